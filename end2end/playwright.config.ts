@@ -1,0 +1,45 @@
+// End-to-end tests drive the real server and real Chromium (Debian's, never a downloaded one).
+// The server is started here on its own port with a throwaway database; build it first
+// (scripts/build), or run everything with scripts/test.
+import { defineConfig } from '@playwright/test';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..');
+const port = Number(process.env.E2E_PORT ?? 3197);
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkrelay-e2e-'));
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 120_000,
+  expect: { timeout: 30_000 },
+  workers: 1,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    browserName: 'chromium',
+    headless: true,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+             '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    },
+  },
+  webServer: {
+    command: `${root}/target/release/zkrelay serve`,
+    cwd: root,
+    url: `http://127.0.0.1:${port}/`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      ZKRELAY_SERVER_LISTEN: `127.0.0.1:${port}`,
+      ZKRELAY_SERVER_SITE_ROOT: path.join(root, 'target/site'),
+      DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
+      ZKRELAY_BLUM_POOL_SIZE: process.env.E2E_POOL_SIZE ?? '4',
+      RUST_LOG: 'zkrelay=info',
+    },
+  },
+});

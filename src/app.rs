@@ -1,0 +1,64 @@
+//! The web app's shell and routes. Rendered on the server, then hydrated in the browser.
+
+use crate::pages::{HomePage, NotFound, PeggyPage, ReceivePage, SendPage, VictorPage};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{A, Route, Router, Routes},
+};
+
+/// The HTML document around the app (server side only renders it).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="data:," />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser, after hydration: the marker tells tests (and CSS) that the
+    // page is live.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/zkrelay.css" />
+        <Title text="zkrelay" />
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">
+                    "zkrelay"
+                </A>
+                <nav>
+                    <A href="/peggy">"Peggy"</A>
+                    <A href="/victor">"Victor"</A>
+                    <A href="/send">"Send"</A>
+                    <A href="/receive">"Receive"</A>
+                </nav>
+            </header>
+            <main data-hydrated=move || hydrated.get().to_string()>
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=HomePage />
+                    <Route path=StaticSegment("peggy") view=PeggyPage />
+                    <Route path=StaticSegment("victor") view=VictorPage />
+                    <Route path=StaticSegment("send") view=SendPage />
+                    <Route path=StaticSegment("receive") view=ReceivePage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

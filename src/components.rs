@@ -1,0 +1,9 @@
+//! Reusable pieces of the pages.
+
+pub mod relay_check;
+mod role_card;
+mod server_status;
+
+pub use relay_check::RelayCheck;
+pub use role_card::RoleCard;
+pub use server_status::ServerStatus;

@@ -1,0 +1,7 @@
+//! The protocols, pure: no I/O, no clock, no global RNG (a `CryptoRng` is passed in).
+//!
+//! Everything here compiles for native and wasm32, so the browser, the server's tests, the CLI and
+//! the benchmarks all run the same code.
+
+pub mod ffs;
+pub mod ping;

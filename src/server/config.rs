@@ -1,0 +1,219 @@
+//! Runtime configuration: `Leptos.toml`, then environment overrides.
+//!
+//! The file shipped at the repository root is also built into the binary as the defaults, so every
+//! key has exactly one documented default. A settings file may leave keys out but may not add
+//! unknown ones. `ZKRELAY_<SECTION>_<KEY>` overrides any key; `DATABASE_URL` overrides
+//! `[database] url`.
+
+use serde::Deserialize;
+use std::{net::SocketAddr, path::Path};
+use toml::{Table, Value};
+
+const DEFAULTS: &str = include_str!("../../Leptos.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub blum: BlumConfig,
+    pub relay: RelayConfig,
+    pub ffs: FfsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub site_root: String,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlumConfig {
+    pub pool_size: u32,
+    pub modulus_bits: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    pub channel_ttl_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub max_frame_bytes: usize,
+    pub channels_per_ip_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FfsConfig {
+    pub default_k: u32,
+    pub default_rounds: u32,
+}
+
+impl Config {
+    /// The built-in defaults (the repository's `Leptos.toml`), with no file and no environment.
+    pub fn defaults() -> Self {
+        Self::build(None, |_| None).unwrap_or_else(|e| panic!("built-in Leptos.toml is invalid: {e}"))
+    }
+
+    /// Loads `path` (if given) over the defaults, then applies the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, String> {
+        let file = match path {
+            Some(p) => Some(
+                std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read config {}: {e}", p.display()))?,
+            ),
+            None => None,
+        };
+        Self::build(file.as_deref(), |name| std::env::var(name).ok())
+    }
+
+    /// Merges `file` over the defaults and applies `env` (a lookup by variable name).
+    pub fn build(file: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let mut table: Table = DEFAULTS
+            .parse()
+            .map_err(|e| format!("built-in defaults: {e}"))?;
+        if let Some(text) = file {
+            let overlay: Table = text.parse().map_err(|e| format!("config file: {e}"))?;
+            merge(&mut table, overlay)?;
+        }
+        apply_env(&mut table, &env)?;
+        let config: Config = table
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("config: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("config: {what}")) };
+        check(
+            (1024..=4096).contains(&self.blum.modulus_bits) && self.blum.modulus_bits % 2 == 0,
+            "[blum] modulus_bits must be an even number in 1024..=4096",
+        )?;
+        check(self.blum.pool_size <= 1024, "[blum] pool_size must be at most 1024")?;
+        check((1..=64).contains(&self.ffs.default_k), "[ffs] default_k must be in 1..=64")?;
+        check(
+            (1..=1000).contains(&self.ffs.default_rounds),
+            "[ffs] default_rounds must be in 1..=1000",
+        )?;
+        check(self.server.max_body_bytes >= 1024, "[server] max_body_bytes must be at least 1024")?;
+        check(self.relay.idle_timeout_secs >= 1, "[relay] idle_timeout_secs must be at least 1")?;
+        check(self.relay.channel_ttl_secs >= 1, "[relay] channel_ttl_secs must be at least 1")?;
+        check(
+            (1024..=64 << 20).contains(&self.relay.max_frame_bytes),
+            "[relay] max_frame_bytes must be in 1 KiB..=64 MiB",
+        )
+    }
+}
+
+/// Copies `overlay` into `base`; every key must already exist there with the same kind of value.
+fn merge(base: &mut Table, overlay: Table) -> Result<(), String> {
+    for (section, value) in overlay {
+        let Some(Value::Table(target)) = base.get_mut(&section) else {
+            return Err(format!("config file: unknown section [{section}]"));
+        };
+        let Value::Table(entries) = value else {
+            return Err(format!("config file: [{section}] must be a table"));
+        };
+        for (key, value) in entries {
+            match target.get(&key) {
+                Some(old) if old.same_type(&value) => {
+                    target.insert(key, value);
+                }
+                Some(old) => {
+                    return Err(format!(
+                        "config file: [{section}] {key} must be a {}",
+                        old.type_str()
+                    ));
+                }
+                None => return Err(format!("config file: unknown key [{section}] {key}")),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces each value for which `ZKRELAY_<SECTION>_<KEY>` (or `DATABASE_URL`) is set.
+fn apply_env(table: &mut Table, env: &impl Fn(&str) -> Option<String>) -> Result<(), String> {
+    for (section, entries) in table.iter_mut() {
+        let Value::Table(entries) = entries else { continue };
+        for (key, value) in entries.iter_mut() {
+            let name = format!("ZKRELAY_{}_{}", section, key).to_uppercase();
+            let raw = match (section.as_str(), key.as_str()) {
+                ("database", "url") => env(&name).or_else(|| env("DATABASE_URL")),
+                _ => env(&name),
+            };
+            if let Some(raw) = raw {
+                *value = parse_like(value, &raw).ok_or_else(|| {
+                    format!("environment: {name}={raw:?} is not a {}", value.type_str())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_like(old: &Value, raw: &str) -> Option<Value> {
+    match old {
+        Value::Integer(_) => raw.trim().parse().ok().map(Value::Integer),
+        Value::Float(_) => raw.trim().parse().ok().map(Value::Float),
+        Value::Boolean(_) => raw.trim().parse().ok().map(Value::Boolean),
+        Value::String(_) => Some(Value::String(raw.to_owned())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_are_the_shipped_file() {
+        let c = Config::defaults();
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.blum.modulus_bits, 2048);
+        assert_eq!(c.blum.pool_size, 16);
+        assert_eq!(c.ffs.default_k, 20);
+    }
+
+    #[test]
+    fn file_then_environment_override() {
+        let file = "[blum]\npool_size = 4\n[server]\nlisten = \"127.0.0.1:4000\"\n";
+        let c = Config::build(
+            Some(file),
+            env(&[("ZKRELAY_BLUM_POOL_SIZE", "7"), ("DATABASE_URL", "sqlite::memory:")]),
+        )
+        .unwrap();
+        assert_eq!(c.blum.pool_size, 7);
+        assert_eq!(c.server.listen.port(), 4000);
+        assert_eq!(c.database.url, "sqlite::memory:");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let err = Config::build(Some("[blum]\npool_sise = 4\n"), env(&[])).unwrap_err();
+        assert!(err.contains("pool_sise"), "{err}");
+        let err = Config::build(Some("[blum]\npool_size = \"4\"\n"), env(&[])).unwrap_err();
+        assert!(err.contains("integer"), "{err}");
+        let err = Config::build(None, env(&[("ZKRELAY_BLUM_MODULUS_BITS", "512")])).unwrap_err();
+        assert!(err.contains("modulus_bits"), "{err}");
+        let err = Config::build(None, env(&[("ZKRELAY_RELAY_IDLE_TIMEOUT_SECS", "soon")])).unwrap_err();
+        assert!(err.contains("ZKRELAY_RELAY_IDLE_TIMEOUT_SECS"), "{err}");
+    }
+}

@@ -1,0 +1,30 @@
+//! The HTTP surface: pages (server-rendered), server functions, WebSockets and static files.
+
+use super::{AppState, http_errors, ping_socket};
+use crate::app::{App, shell};
+use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let max_body = state.config.server.max_body_bytes;
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+    Router::new()
+        .route("/ws/ping", get(ping_socket::upgrade))
+        .leptos_routes_with_context(&state, routes, context, render)
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(http_errors::server_fn_status))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(http_errors::panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
