@@ -7,7 +7,11 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
-#[command(name = "zkrelay", version, about = "Watch a zero-knowledge proof happen; relay a secret to whoever holds the code.")]
+#[command(
+    name = "zkrelay",
+    version,
+    about = "Watch a zero-knowledge proof happen; relay a secret to whoever holds the code."
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -30,7 +34,10 @@ struct ServeArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("zkrelay: cannot start the async runtime: {e}");

@@ -15,11 +15,12 @@ pub mod app;
 pub mod components;
 pub mod pages;
 pub mod protocol;
+pub mod rng;
 
-#[cfg(feature = "hydrate")]
-pub mod client;
 #[cfg(feature = "ssr")]
 pub mod cli;
+#[cfg(feature = "hydrate")]
+pub mod client;
 #[cfg(feature = "ssr")]
 pub mod server;
 

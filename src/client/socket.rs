@@ -14,7 +14,10 @@ pub enum SocketEvent {
     Text(String),
     Binary(Vec<u8>),
     /// The connection ended (`code` as in RFC 6455; 1006 when it broke without a close frame).
-    Closed { code: u16, reason: String },
+    Closed {
+        code: u16,
+        reason: String,
+    },
 }
 
 /// The sending half: handed to the event callback, and reachable from [`Socket::link`].
@@ -29,7 +32,9 @@ impl Link {
     }
 
     pub fn send_binary(&self, bytes: &[u8]) -> Result<(), String> {
-        self.ws.send_with_u8_array(bytes).map_err(|e| format!("{e:?}"))
+        self.ws
+            .send_with_u8_array(bytes)
+            .map_err(|e| format!("{e:?}"))
     }
 
     /// Bytes queued by `send_*` and not yet handed to the network (for flow control).
@@ -74,7 +79,9 @@ impl Socket {
             if let Some(text) = data.as_string() {
                 emit_message(SocketEvent::Text(text));
             } else if let Ok(buffer) = data.dyn_into::<js_sys::ArrayBuffer>() {
-                emit_message(SocketEvent::Binary(js_sys::Uint8Array::new(&buffer).to_vec()));
+                emit_message(SocketEvent::Binary(
+                    js_sys::Uint8Array::new(&buffer).to_vec(),
+                ));
             }
         });
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {

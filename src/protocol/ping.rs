@@ -53,7 +53,10 @@ mod tests {
     fn ping_is_answered_with_its_nonce() {
         let ping = PingMessage::decode(r#"{"type":"ping","nonce":42}"#).unwrap();
         assert_eq!(ping.answer(), Some(PingMessage::Pong { nonce: 42 }));
-        assert_eq!(ping.answer().unwrap().encode(), r#"{"type":"pong","nonce":42}"#);
+        assert_eq!(
+            ping.answer().unwrap().encode(),
+            r#"{"type":"pong","nonce":42}"#
+        );
     }
 
     #[test]
@@ -61,8 +64,14 @@ mod tests {
         assert_eq!(PingMessage::decode("not json"), None);
         assert_eq!(PingMessage::decode(r#"{"type":"ping"}"#), None);
         assert_eq!(PingMessage::decode(r#"{"type":"ping","nonce":-1}"#), None);
-        assert_eq!(PingMessage::decode(r#"{"type":"ping","nonce":1,"x":2}"#), None);
-        let long = format!(r#"{{"type":"ping","nonce":1{}}}"#, " ".repeat(MAX_PING_FRAME));
+        assert_eq!(
+            PingMessage::decode(r#"{"type":"ping","nonce":1,"x":2}"#),
+            None
+        );
+        let long = format!(
+            r#"{{"type":"ping","nonce":1{}}}"#,
+            " ".repeat(MAX_PING_FRAME)
+        );
         assert_eq!(PingMessage::decode(&long), None);
         assert_eq!(PingMessage::Pong { nonce: 1 }.answer(), None);
     }

@@ -61,7 +61,8 @@ pub struct FfsConfig {
 impl Config {
     /// The built-in defaults (the repository's `Leptos.toml`), with no file and no environment.
     pub fn defaults() -> Self {
-        Self::build(None, |_| None).unwrap_or_else(|e| panic!("built-in Leptos.toml is invalid: {e}"))
+        Self::build(None, |_| None)
+            .unwrap_or_else(|e| panic!("built-in Leptos.toml is invalid: {e}"))
     }
 
     /// Loads `path` (if given) over the defaults, then applies the process environment.
@@ -94,20 +95,41 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("config: {what}")) };
+        let check = |ok: bool, what: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("config: {what}"))
+            }
+        };
         check(
             (1024..=4096).contains(&self.blum.modulus_bits) && self.blum.modulus_bits % 2 == 0,
             "[blum] modulus_bits must be an even number in 1024..=4096",
         )?;
-        check(self.blum.pool_size <= 1024, "[blum] pool_size must be at most 1024")?;
-        check((1..=64).contains(&self.ffs.default_k), "[ffs] default_k must be in 1..=64")?;
+        check(
+            self.blum.pool_size <= 1024,
+            "[blum] pool_size must be at most 1024",
+        )?;
+        check(
+            (1..=64).contains(&self.ffs.default_k),
+            "[ffs] default_k must be in 1..=64",
+        )?;
         check(
             (1..=1000).contains(&self.ffs.default_rounds),
             "[ffs] default_rounds must be in 1..=1000",
         )?;
-        check(self.server.max_body_bytes >= 1024, "[server] max_body_bytes must be at least 1024")?;
-        check(self.relay.idle_timeout_secs >= 1, "[relay] idle_timeout_secs must be at least 1")?;
-        check(self.relay.channel_ttl_secs >= 1, "[relay] channel_ttl_secs must be at least 1")?;
+        check(
+            self.server.max_body_bytes >= 1024,
+            "[server] max_body_bytes must be at least 1024",
+        )?;
+        check(
+            self.relay.idle_timeout_secs >= 1,
+            "[relay] idle_timeout_secs must be at least 1",
+        )?;
+        check(
+            self.relay.channel_ttl_secs >= 1,
+            "[relay] channel_ttl_secs must be at least 1",
+        )?;
         check(
             (1024..=64 << 20).contains(&self.relay.max_frame_bytes),
             "[relay] max_frame_bytes must be in 1 KiB..=64 MiB",
@@ -145,7 +167,9 @@ fn merge(base: &mut Table, overlay: Table) -> Result<(), String> {
 /// Replaces each value for which `ZKRELAY_<SECTION>_<KEY>` (or `DATABASE_URL`) is set.
 fn apply_env(table: &mut Table, env: &impl Fn(&str) -> Option<String>) -> Result<(), String> {
     for (section, entries) in table.iter_mut() {
-        let Value::Table(entries) = entries else { continue };
+        let Value::Table(entries) = entries else {
+            continue;
+        };
         for (key, value) in entries.iter_mut() {
             let name = format!("ZKRELAY_{}_{}", section, key).to_uppercase();
             let raw = match (section.as_str(), key.as_str()) {
@@ -178,8 +202,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
@@ -197,7 +223,10 @@ mod tests {
         let file = "[blum]\npool_size = 4\n[server]\nlisten = \"127.0.0.1:4000\"\n";
         let c = Config::build(
             Some(file),
-            env(&[("ZKRELAY_BLUM_POOL_SIZE", "7"), ("DATABASE_URL", "sqlite::memory:")]),
+            env(&[
+                ("ZKRELAY_BLUM_POOL_SIZE", "7"),
+                ("DATABASE_URL", "sqlite::memory:"),
+            ]),
         )
         .unwrap();
         assert_eq!(c.blum.pool_size, 7);
@@ -213,7 +242,8 @@ mod tests {
         assert!(err.contains("integer"), "{err}");
         let err = Config::build(None, env(&[("ZKRELAY_BLUM_MODULUS_BITS", "512")])).unwrap_err();
         assert!(err.contains("modulus_bits"), "{err}");
-        let err = Config::build(None, env(&[("ZKRELAY_RELAY_IDLE_TIMEOUT_SECS", "soon")])).unwrap_err();
+        let err =
+            Config::build(None, env(&[("ZKRELAY_RELAY_IDLE_TIMEOUT_SECS", "soon")])).unwrap_err();
         assert!(err.contains("ZKRELAY_RELAY_IDLE_TIMEOUT_SECS"), "{err}");
     }
 }

@@ -29,15 +29,26 @@ async fn serve(mut socket: WebSocket, idle: Duration) {
         match msg {
             Message::Text(text) => match PingMessage::decode(&text).and_then(PingMessage::answer) {
                 Some(pong) => {
-                    if socket.send(Message::Text(pong.encode().into())).await.is_err() {
+                    if socket
+                        .send(Message::Text(pong.encode().into()))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
                 None => {
-                    return close(socket, close_code::POLICY, "expected {\"type\":\"ping\",\"nonce\":N}").await;
+                    return close(
+                        socket,
+                        close_code::POLICY,
+                        "expected {\"type\":\"ping\",\"nonce\":N}",
+                    )
+                    .await;
                 }
             },
-            Message::Binary(_) => return close(socket, close_code::UNSUPPORTED, "text frames only").await,
+            Message::Binary(_) => {
+                return close(socket, close_code::UNSUPPORTED, "text frames only").await;
+            }
             Message::Close(_) => return,
             Message::Ping(_) | Message::Pong(_) => {}
         }

@@ -1,6 +1,6 @@
 //! [`AppState`]: what every route and server function can reach.
 
-use super::{Config, Store};
+use super::{BlumPool, Config, Store};
 use crate::api::{ApiError, StatusReport};
 use axum::extract::FromRef;
 use leptos::prelude::{LeptosOptions, use_context};
@@ -11,6 +11,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
+    pub blum_pool: BlumPool,
     pub config: Arc<Config>,
 }
 
@@ -26,8 +27,14 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(config.server.listen)
             .build();
+        let blum_pool = BlumPool::new(
+            store.clone(),
+            config.blum.modulus_bits,
+            config.blum.pool_size,
+        );
         Ok(Self {
             leptos_options,
+            blum_pool,
             store,
             config: Arc::new(config),
         })

@@ -31,6 +31,19 @@ impl From<StoreError> for crate::api::ApiError {
     }
 }
 
+/// A modulus drawn from the pool: its row id and n in the canonical wire encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedModulus {
+    pub id: i64,
+    pub n_hex: String,
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// The application's database.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -68,6 +81,56 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    /// Adds a freshly generated modulus (lowercase hex) to the pool.
+    pub async fn add_modulus(&self, n_hex: &str, bits: u32) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO blum_moduli (n, bits, created_at) VALUES (?, ?, ?)")
+            .bind(n_hex)
+            .bind(bits)
+            .bind(unix_now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes one ready modulus of `bits` bits, chosen at random, and marks it issued — in one
+    /// statement, so two concurrent draws can never receive the same n. `None` if none is ready.
+    pub async fn draw_modulus(&self, bits: u32) -> Result<Option<IssuedModulus>, StoreError> {
+        let row: Option<(i64, String)> = sqlx::query_as(
+            "UPDATE blum_moduli SET issued_at = ? \
+             WHERE id = (SELECT id FROM blum_moduli WHERE bits = ? AND issued_at IS NULL \
+                         ORDER BY random() LIMIT 1) \
+             RETURNING id, n",
+        )
+        .bind(unix_now())
+        .bind(bits)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(id, n_hex)| IssuedModulus { id, n_hex }))
+    }
+
+    /// Inserts a modulus generated on demand (the pool was empty) directly as issued.
+    pub async fn issue_new_modulus(
+        &self,
+        n_hex: &str,
+        bits: u32,
+    ) -> Result<IssuedModulus, StoreError> {
+        let now = unix_now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO blum_moduli (n, bits, created_at, issued_at) VALUES (?, ?, ?, ?) \
+             RETURNING id",
+        )
+        .bind(n_hex)
+        .bind(bits)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(IssuedModulus {
+            id,
+            n_hex: n_hex.to_owned(),
+        })
     }
 
     /// The journal mode SQLite actually uses (for tests and the start-up log).
