@@ -103,7 +103,8 @@ impl Config {
             }
         };
         check(
-            (1024..=4096).contains(&self.blum.modulus_bits) && self.blum.modulus_bits.is_multiple_of(2),
+            (1024..=4096).contains(&self.blum.modulus_bits)
+                && self.blum.modulus_bits.is_multiple_of(2),
             "[blum] modulus_bits must be an even number in 1024..=4096",
         )?;
         check(
