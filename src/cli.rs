@@ -69,12 +69,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     });
     let config = Config::load(path.as_deref())?;
     let listen = config.server.listen;
+    let data_listen = config.relay.data_listen;
     let state = AppState::new(config).await?;
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    tracing::info!("zkrelay listening on http://{listen}");
-    server::run(listener, state, shutdown_signal())
+    let data_listener = TcpListener::bind(data_listen)
+        .await
+        .map_err(|e| format!("cannot listen on {data_listen} (relay data port): {e}"))?;
+    tracing::info!("zkrelay listening on http://{listen} (relay data on tcp {data_listen})");
+    server::run(listener, Some(data_listener), state, shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("zkrelay stopped");

@@ -3,9 +3,11 @@
 //! [`run`] takes its listener, so tests bind `127.0.0.1:0` and start the real server in-process.
 
 pub mod blum_pool;
+pub mod channels;
 pub mod config;
 mod http_errors;
 mod ping_socket;
+pub mod relay;
 mod routes;
 mod state;
 pub mod store;
@@ -15,17 +17,30 @@ pub use config::Config;
 pub use state::AppState;
 pub use store::Store;
 
-use std::{future::Future, io, net::SocketAddr};
+use std::{future::Future, io, net::SocketAddr, sync::atomic::Ordering, time::Duration};
 use tokio::net::TcpListener;
 
-/// Serves the app on `listener` until `shutdown` completes, then finishes open requests. The Blum
-/// pool refills in the background meanwhile.
+/// Serves the app on `listener` (and the relay's raw TCP data connections on `data_listener`)
+/// until `shutdown` completes, then finishes open requests. The Blum pool refills and the relay's
+/// sweeper frees expired channels in the background meanwhile.
 pub async fn run(
     listener: TcpListener,
+    data_listener: Option<TcpListener>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let refill = state.blum_pool.spawn_refill();
+    let mut background = vec![
+        state.blum_pool.spawn_refill(),
+        state.relay.spawn_sweeper(Duration::from_secs(1)),
+    ];
+    if let Some(data) = data_listener {
+        let port = data.local_addr()?.port();
+        state.data_port.store(port, Ordering::Relaxed);
+        background.push(tokio::spawn(relay::serve_data_listener(
+            data,
+            state.clone(),
+        )));
+    }
     let app = routes::router(state);
     let served = axum::serve(
         listener,
@@ -33,6 +48,8 @@ pub async fn run(
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    refill.abort();
+    for task in background {
+        task.abort();
+    }
     served
 }

@@ -45,6 +45,8 @@ pub struct BlumConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayConfig {
+    pub data_listen: SocketAddr,
+    pub max_channels: usize,
     pub channel_ttl_secs: u64,
     pub idle_timeout_secs: u64,
     pub max_frame_bytes: usize,

@@ -1,10 +1,15 @@
 //! [`AppState`]: what every route and server function can reach.
 
-use super::{BlumPool, Config, Store};
+use super::{
+    BlumPool, Config, Store,
+    channels::{Channels, Limits},
+    relay::RelayChannels,
+};
 use crate::api::{ApiError, StatusReport};
 use axum::extract::FromRef;
 use leptos::prelude::{LeptosOptions, use_context};
-use std::sync::Arc;
+use std::sync::{Arc, atomic::AtomicU16};
+use std::time::Duration;
 
 /// Shared by all handlers; cheap to clone. Server functions reach it through Leptos context.
 #[derive(Clone, FromRef)]
@@ -13,6 +18,10 @@ pub struct AppState {
     pub store: Store,
     pub blum_pool: BlumPool,
     pub config: Arc<Config>,
+    /// The Relay's channels (sender and recipient).
+    pub relay: RelayChannels,
+    /// The TCP data port actually bound (0 while none).
+    pub data_port: Arc<AtomicU16>,
 }
 
 impl AppState {
@@ -32,7 +41,14 @@ impl AppState {
             config.blum.modulus_bits,
             config.blum.pool_size,
         );
+        let relay = Channels::new(Limits {
+            ttl: Duration::from_secs(config.relay.channel_ttl_secs),
+            opens_per_ip_per_minute: config.relay.channels_per_ip_per_minute,
+            max_channels: config.relay.max_channels,
+        });
         Ok(Self {
+            relay,
+            data_port: Arc::new(AtomicU16::new(0)),
             leptos_options,
             blum_pool,
             store,

@@ -1,0 +1,487 @@
+//! Relay: the channel API of the second design note, on the shared two-seat channel core.
+//!
+//! The sender (seat A) and recipient (seat B) run SPAKE2 through these routes, confirm the key
+//! with `hh_k` / `h_k`, then each calls `open` and connects a data connection (raw TCP for the CLI,
+//! WebSocket for browsers), which the relay staples to the other side's. The relay only stores and
+//! forwards public values: it never sees the code or the key. The full flow is in docs/PROTOCOL.md.
+//!
+//! Every reply is JSON with `success` and `message`; errors add `code` and carry the HTTP status of
+//! their [`ErrorCode`].
+
+mod data;
+
+use super::{
+    AppState,
+    channels::{Channels, Side},
+};
+use crate::api::{ApiError, ErrorCode};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{ConnectInfo, Path, Query, State, rejection::BytesRejection},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::{net::SocketAddr, time::Duration};
+
+pub use data::{DataConn, serve_data_listener};
+
+/// The only group offered: SPAKE2 over Ed25519.
+pub const CURVE: &str = "ed25519";
+/// Longest a GET waits (`wait` query parameter, seconds) for a value to appear.
+pub const MAX_WAIT_SECS: u64 = 30;
+
+/// What the relay knows about one channel.
+#[derive(Default)]
+pub struct Board {
+    x: Option<String>,
+    curve: Option<String>,
+    y: Option<String>,
+    hh_k: Option<String>,
+    h_k: Option<String>,
+    open: [bool; 2],
+    /// A data connection waiting for the other side's.
+    parked: Option<(Side, DataConn)>,
+    stapled: bool,
+}
+
+/// The relay's channel table.
+pub type RelayChannels = Channels<Board>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/open", post(open))
+        .route("/channel/{channel}", post(post_values).get(get_values))
+        .route("/sender/{channel}/y", get(get_y))
+        .route("/sender/{channel}/h_k", post(post_h_k))
+        .route("/recipient/{channel}/h_k", get(get_h_k))
+        .route("/{role}/{channel}/open", get(open_data))
+        .route("/{role}/{channel}/isready", get(is_ready))
+        .route("/close/{channel}", post(close))
+        .route("/ws/data/{channel}", get(data::ws_upgrade))
+}
+
+// ------------------------------------------------------------------ replies
+
+/// A successful reply: `fields` plus `success: true` and `message`.
+fn ok(message: &str, fields: Value) -> Response {
+    let mut body = match fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    body.insert("success".into(), Value::Bool(true));
+    body.insert("message".into(), Value::String(message.into()));
+    Json(Value::Object(body)).into_response()
+}
+
+/// The error reply: `{"success": false, "code", "message"}` with the code's status.
+pub struct RelayError(pub ApiError);
+
+impl From<ApiError> for RelayError {
+    fn from(err: ApiError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for RelayError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json!({ "success": false, "code": self.0.code, "message": self.0.message });
+        (status, Json(body)).into_response()
+    }
+}
+
+type Reply = Result<Response, RelayError>;
+
+fn not_yet(what: &str) -> RelayError {
+    RelayError(ApiError::new(
+        ErrorCode::NotFound,
+        format!("{what} is not there yet"),
+    ))
+}
+
+// ------------------------------------------------------------------ request parsing
+
+/// Reads a JSON body into `T`; an empty body reads as `{}` when `empty_ok`.
+fn parse_body<T: serde::de::DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    empty_ok: bool,
+) -> Result<T, RelayError> {
+    let bytes = body.map_err(|e| {
+        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ErrorCode::TooLarge
+        } else {
+            ErrorCode::BadRequest
+        };
+        RelayError(ApiError::new(
+            code,
+            "the request body could not be read (too large?)",
+        ))
+    })?;
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) && empty_ok {
+        b"{}"
+    } else {
+        &bytes
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| RelayError(ApiError::bad_request(format!("malformed JSON body: {e}"))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeatQuery {
+    uuid: String,
+    #[serde(default)]
+    wait: Option<u64>,
+}
+
+fn seat_query(
+    query: Result<Query<SeatQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<SeatQuery, RelayError> {
+    query.map(|Query(q)| q).map_err(|e| {
+        RelayError(ApiError::bad_request(format!(
+            "expected ?uuid=…[&wait=seconds]: {}",
+            e.body_text()
+        )))
+    })
+}
+
+fn wait_of(q: &SeatQuery) -> Duration {
+    Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS))
+}
+
+fn role_side(role: &str) -> Result<Side, RelayError> {
+    match role {
+        "sender" => Ok(Side::A),
+        "recipient" => Ok(Side::B),
+        _ => Err(RelayError(ApiError::new(
+            ErrorCode::NotFound,
+            "the role in the path must be sender or recipient",
+        ))),
+    }
+}
+
+fn require_side(side: Side, want: Side) -> Result<(), ApiError> {
+    if side == want {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorCode::Forbidden,
+            match want {
+                Side::A => "only the sender may do this",
+                Side::B => "only the recipient may do this",
+            },
+        ))
+    }
+}
+
+/// Checks a lowercase-hex value of exactly `len` characters, optionally with a fixed prefix.
+fn check_hex(name: &str, value: &str, len: usize, prefix: &str) -> Result<(), ApiError> {
+    let hex = value.len() == len
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if hex && value.starts_with(prefix) {
+        Ok(())
+    } else {
+        let start = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(", starting with {prefix}")
+        };
+        Err(ApiError::invalid(format!(
+            "{name} must be {len} lowercase hex digits{start}"
+        )))
+    }
+}
+
+/// SPAKE2 messages: a side byte ('A' = 0x41, 'B' = 0x42) and a 32-byte Ed25519 element.
+const MESSAGE_HEX: usize = 66;
+/// SHA-256 digests.
+const DIGEST_HEX: usize = 64;
+
+// ------------------------------------------------------------------ handlers
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenBody {
+    channel: Option<String>,
+    role: Option<String>,
+}
+
+async fn open(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let body: OpenBody = parse_body(body, true)?;
+    let side = match body.role.as_deref() {
+        None | Some("sender") => Side::A,
+        Some("recipient") => Side::B,
+        Some(_) => {
+            return Err(ApiError::invalid("role must be \"sender\" or \"recipient\"").into());
+        }
+    };
+    if side == Side::B && body.channel.is_none() {
+        return Err(ApiError::invalid("a recipient must name the channel to join").into());
+    }
+    let opened = state.relay.open(addr.ip(), body.channel.as_deref(), side)?;
+    tracing::info!(channel = %opened.channel, ?side, "relay: seat taken");
+    Ok(ok(
+        "got channel",
+        json!({ "channel": opened.channel, "uuid": opened.uuid }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValuesBody {
+    uuid: String,
+    x: Option<String>,
+    curve: Option<String>,
+    y: Option<String>,
+    hh_k: Option<String>,
+}
+
+async fn post_values(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(channel): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let body: ValuesBody = parse_body(body, false)?;
+    state
+        .relay
+        .with_seat(&channel, addr.ip(), &body.uuid, |side, board| match side {
+            Side::A => {
+                let (Some(x), Some(curve), None, None) =
+                    (&body.x, &body.curve, &body.y, &body.hh_k)
+                else {
+                    return Err(ApiError::bad_request(
+                        "the sender posts exactly x and curve",
+                    ));
+                };
+                if curve != CURVE {
+                    return Err(ApiError::invalid(format!(
+                        "unsupported curve {:?}: only \"{CURVE}\"",
+                        truncate(curve, 32)
+                    )));
+                }
+                check_hex("x", x, MESSAGE_HEX, "41")?;
+                if board.x.is_some() {
+                    return Err(ApiError::new(ErrorCode::Conflict, "x was already posted"));
+                }
+                board.x = Some(x.clone());
+                board.curve = Some(curve.clone());
+                Ok(())
+            }
+            Side::B => {
+                let (None, None, Some(y), Some(hh_k)) = (&body.x, &body.curve, &body.y, &body.hh_k)
+                else {
+                    return Err(ApiError::bad_request(
+                        "the recipient posts exactly y and hh_k",
+                    ));
+                };
+                check_hex("y", y, MESSAGE_HEX, "42")?;
+                check_hex("hh_k", hh_k, DIGEST_HEX, "")?;
+                if board.x.is_none() {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "the sender has not posted x yet",
+                    ));
+                }
+                if board.y.is_some() {
+                    return Err(ApiError::new(ErrorCode::Conflict, "y was already posted"));
+                }
+                board.y = Some(y.clone());
+                board.hh_k = Some(hh_k.clone());
+                Ok(())
+            }
+        })?;
+    Ok(ok("stored", json!({})))
+}
+
+/// The channel's public values so far (`wait`: until x is there).
+async fn get_values(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(channel): Path<String>,
+    query: Result<Query<SeatQuery>, axum::extract::rejection::QueryRejection>,
+) -> Reply {
+    let q = seat_query(query)?;
+    let values = state
+        .relay
+        .wait_for(&channel, addr.ip(), &q.uuid, wait_of(&q), |_, b| {
+            Ok(b.x.is_some().then(|| public_values(b)))
+        })
+        .await?;
+    let values = match values {
+        Some(v) => v,
+        None => state
+            .relay
+            .read_seat(&channel, addr.ip(), &q.uuid, |_, b| Ok(public_values(b)))?,
+    };
+    let mut fields = values;
+    fields["channel"] = Value::String(channel);
+    Ok(ok("channel values", fields))
+}
+
+fn public_values(b: &Board) -> Value {
+    json!({
+        "curve": b.curve, "x": b.x, "y": b.y, "hh_k": b.hh_k, "h_k": b.h_k,
+        "isready": b.stapled,
+    })
+}
+
+async fn get_y(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(channel): Path<String>,
+    query: Result<Query<SeatQuery>, axum::extract::rejection::QueryRejection>,
+) -> Reply {
+    let q = seat_query(query)?;
+    let found = state
+        .relay
+        .wait_for(&channel, addr.ip(), &q.uuid, wait_of(&q), |side, b| {
+            require_side(side, Side::A)?;
+            Ok(b.y.clone().zip(b.hh_k.clone()))
+        })
+        .await?;
+    let (y, hh_k) = found.ok_or_else(|| not_yet("y"))?;
+    Ok(ok("got y", json!({ "y": y, "hh_k": hh_k })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HkBody {
+    uuid: String,
+    h_k: String,
+}
+
+async fn post_h_k(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(channel): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let body: HkBody = parse_body(body, false)?;
+    state
+        .relay
+        .with_seat(&channel, addr.ip(), &body.uuid, |side, board| {
+            require_side(side, Side::A)?;
+            check_hex("h_k", &body.h_k, DIGEST_HEX, "")?;
+            if board.y.is_none() {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "the recipient has not posted y yet",
+                ));
+            }
+            if board.h_k.is_some() {
+                return Err(ApiError::new(ErrorCode::Conflict, "h_k was already posted"));
+            }
+            board.h_k = Some(body.h_k.clone());
+            Ok(())
+        })?;
+    Ok(ok("stored", json!({})))
+}
+
+async fn get_h_k(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(channel): Path<String>,
+    query: Result<Query<SeatQuery>, axum::extract::rejection::QueryRejection>,
+) -> Reply {
+    let q = seat_query(query)?;
+    let found = state
+        .relay
+        .wait_for(&channel, addr.ip(), &q.uuid, wait_of(&q), |side, b| {
+            require_side(side, Side::B)?;
+            Ok(b.h_k.clone())
+        })
+        .await?;
+    let h_k = found.ok_or_else(|| not_yet("h_k"))?;
+    Ok(ok("got h_k", json!({ "h_k": h_k })))
+}
+
+/// Marks this side ready for its data connection and says where to connect.
+async fn open_data(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((role, channel)): Path<(String, String)>,
+    query: Result<Query<SeatQuery>, axum::extract::rejection::QueryRejection>,
+) -> Reply {
+    let want = role_side(&role)?;
+    let q = seat_query(query)?;
+    state
+        .relay
+        .with_seat(&channel, addr.ip(), &q.uuid, |side, board| {
+            require_side(side, want)?;
+            if board.h_k.is_none() {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "the key is not confirmed yet (no h_k)",
+                ));
+            }
+            board.open[usize::from(side == Side::B)] = true;
+            Ok(())
+        })?;
+    let data_port = state.data_port.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(ok(
+        "open the data connection",
+        json!({
+            "data_port": (data_port != 0).then_some(data_port),
+            "data_path": format!("/ws/data/{channel}"),
+        }),
+    ))
+}
+
+async fn is_ready(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path((role, channel)): Path<(String, String)>,
+    query: Result<Query<SeatQuery>, axum::extract::rejection::QueryRejection>,
+) -> Reply {
+    let want = role_side(&role)?;
+    let q = seat_query(query)?;
+    let ready = state
+        .relay
+        .wait_for(&channel, addr.ip(), &q.uuid, wait_of(&q), |side, b| {
+            require_side(side, want)?;
+            Ok(b.stapled.then_some(()))
+        })
+        .await?
+        .is_some();
+    Ok(ok(
+        if ready { "stapled" } else { "not stapled yet" },
+        json!({ "isready": ready }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseBody {
+    uuid: String,
+}
+
+async fn close(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(channel): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let body: CloseBody = parse_body(body, false)?;
+    state.relay.close(&channel, addr.ip(), &body.uuid)?;
+    tracing::info!(%channel, "relay: channel closed by a participant");
+    Ok(ok("closed", json!({})))
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
