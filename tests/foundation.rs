@@ -1,4 +1,5 @@
 //! The foundation against a real server: pages, server functions, the ping WebSocket, bad input.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
 

@@ -354,10 +354,10 @@ fn find<'t, T>(
 
 fn seat_of<T>(channel: &Channel<T>, uuid: &str) -> Result<Side, ApiError> {
     for side in [Side::A, Side::B] {
-        if let Some(seat) = &channel.seats[side.index()] {
-            if constant_time_eq(seat.uuid.as_bytes(), uuid.as_bytes()) {
-                return Ok(side);
-            }
+        if let Some(seat) = &channel.seats[side.index()]
+            && constant_time_eq(seat.uuid.as_bytes(), uuid.as_bytes())
+        {
+            return Ok(side);
         }
     }
     Err(ApiError::new(

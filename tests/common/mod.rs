@@ -1,5 +1,5 @@
 //! A real zkrelay server for integration tests: in-process, on 127.0.0.1:0, with its own SQLite file.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::net::{IpAddr, SocketAddr};
 use tokio::{net::TcpListener, sync::oneshot};

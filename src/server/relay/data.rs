@@ -41,7 +41,7 @@ const CHUNK: usize = 64 * 1024;
 /// A checked data connection.
 pub enum DataConn {
     Tcp(TcpStream),
-    Ws(WebSocket),
+    Ws(Box<WebSocket>),
 }
 
 struct Hello {
@@ -203,7 +203,7 @@ async fn ws_connection(
     })
     .and_then(|h| admit(&relay, addr.ip(), &h).map(|_| h));
     match hello {
-        Ok(hello) => staple(relay, addr.ip(), hello, DataConn::Ws(socket)).await,
+        Ok(hello) => staple(relay, addr.ip(), hello, DataConn::Ws(Box::new(socket))).await,
         Err(err) => {
             let code = serde_json::to_value(err.code).unwrap_or_default();
             let text = format!(
@@ -246,9 +246,8 @@ async fn staple(relay: RelayChannels, ip: std::net::IpAddr, hello: Hello, conn: 
     let channel = hello.channel.clone();
     let pumped = async {
         let (a, b) = (greet(conn).await, greet(peer).await);
-        match (a, b) {
-            (Some(a), Some(b)) => pump(a, b).await,
-            _ => {}
+        if let (Some(a), Some(b)) = (a, b) {
+            pump(a, b).await;
         }
     };
     tokio::select! {
@@ -303,7 +302,7 @@ fn split(conn: DataConn) -> (Reader, Writer) {
             (Reader::Tcp(r), Writer::Tcp(w))
         }
         DataConn::Ws(s) => {
-            let (w, r) = s.split();
+            let (w, r) = (*s).split();
             (Reader::Ws(r), Writer::Ws(w))
         }
     }
