@@ -37,6 +37,7 @@ export default defineConfig({
     env: {
       ZKRELAY_SERVER_LISTEN: `127.0.0.1:${port}`,
       ZKRELAY_SERVER_SITE_ROOT: path.join(root, 'target/site'),
+      ZKRELAY_RELAY_DATA_LISTEN: '127.0.0.1:0',
       DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
       ZKRELAY_BLUM_POOL_SIZE: process.env.E2E_POOL_SIZE ?? '4',
       RUST_LOG: 'zkrelay=info',
