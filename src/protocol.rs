@@ -5,3 +5,4 @@
 
 pub mod ffs;
 pub mod ping;
+pub mod relay;

@@ -1,0 +1,58 @@
+//! Relay cryptography, pure: the shared code, SPAKE2 with key confirmation, per-direction data
+//! keys, the encrypted frame stream, and received file names.
+//!
+//! - [`Code`] — four words from a 256-word list; the SPAKE2 password. [`phrase`] joins it to the
+//!   public channel name for people to read aloud.
+//! - [`SenderPake`] / [`RecipientPake`] — SPAKE2 over Ed25519 (the `spake2` crate, compatible with
+//!   python-spake2 0.9), sender = side A, recipient = side B; messages travel as hex (`x`, `y`).
+//! - [`SharedKey`] — k: `h_k` = hex(SHA-256(k)), `hh_k` = hex(SHA-256(SHA-256(k))) for key
+//!   confirmation through the relay; data keys by HKDF-SHA256 from k itself, bound to the channel.
+//! - [`Sealer`] / [`Opener`] / [`FrameReader`] — ChaCha20-Poly1305 frames with counter nonces and a
+//!   final flag: replayed, reordered, truncated or altered data is an error.
+//! - [`sanitize_filename`] — a received name reduced to a safe single component.
+//!
+//! Randomness comes from the caller (`rand_core` 0.6, as `spake2` uses).
+
+mod code;
+mod filename;
+mod frame;
+mod pake;
+
+pub use code::{Code, MAX_CODE_TEXT, WORDLIST, WORDS, phrase, split_phrase};
+pub use filename::{MAX_FILENAME_BYTES, sanitize_filename};
+pub use frame::{
+    FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_CIPHERTEXT, MAX_FRAME_PLAINTEXT, MAX_HEADER,
+    Opener, Sealer,
+};
+pub use pake::{CURVE, Direction, RecipientPake, SenderPake, SharedKey, check_curve};
+
+/// Why a relay step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("the code is four words from the list, e.g. comet-maple-otter-tulip")]
+    BadCode,
+    #[error("unsupported curve: only ed25519")]
+    Curve,
+    #[error(
+        "a SPAKE2 message must be 66 lowercase hex digits starting with 41 (sender) or 42 (recipient)"
+    )]
+    BadMessage,
+    #[error("a digest must be 64 lowercase hex digits")]
+    BadDigest,
+    #[error("the other side used a different code (key confirmation failed)")]
+    WrongCode,
+    #[error("a frame is larger than allowed")]
+    FrameTooLarge,
+    #[error("a frame failed authentication: the data was altered, replayed or reordered")]
+    FrameForged,
+    #[error("data arrived after the final frame")]
+    AfterFinal,
+    #[error("the stream ended before its final frame")]
+    Truncated,
+    #[error("too many frames for one key")]
+    CounterExhausted,
+    #[error("the transfer header is malformed or too large")]
+    BadHeader,
+    #[error("the file name is empty or unusable")]
+    BadFilename,
+}
