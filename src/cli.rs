@@ -1,4 +1,7 @@
-//! The `zkrelay` command line: `serve` (the default) runs the web app and relay.
+//! The `zkrelay` command line: `serve` (the default) runs the web app and relay; `send` and
+//! `receive` are the Relay's participants.
+
+pub mod transfer;
 
 use crate::server::{self, AppState, Config};
 use clap::{Args, Parser, Subcommand};
@@ -21,6 +24,44 @@ pub struct Cli {
 enum Command {
     /// Run the web app, the HTTP API and the relay (the default).
     Serve(ServeArgs),
+    /// Send a file, standard input (`-`) or a text to whoever enters the code this prints.
+    Send(SendArgs),
+    /// Receive what a sender sends; asks for the code (or reads ZKRELAY_CODE).
+    Receive(ReceiveArgs),
+}
+
+#[derive(Debug, Args)]
+struct RelayArgs {
+    /// The zkrelay server.
+    #[arg(long, env = "ZKRELAY_SERVER", default_value = "http://127.0.0.1:3000")]
+    server: String,
+    /// Local address to connect from.
+    #[arg(long, hide = true)]
+    bind: Option<std::net::IpAddr>,
+}
+
+#[derive(Debug, Args)]
+struct SendArgs {
+    #[command(flatten)]
+    relay: RelayArgs,
+    /// The file to send, or `-` for standard input.
+    #[arg(required_unless_present = "text", conflicts_with = "text")]
+    file: Option<PathBuf>,
+    /// Send this text instead of a file.
+    #[arg(long)]
+    text: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ReceiveArgs {
+    #[command(flatten)]
+    relay: RelayArgs,
+    /// Folder for received files (never overwritten; names are sanitized).
+    #[arg(long, short, default_value = ".")]
+    dir: PathBuf,
+    /// Write whatever arrives to standard output instead.
+    #[arg(long)]
+    stdout: bool,
 }
 
 #[derive(Debug, Default, Args)]
@@ -46,6 +87,8 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Send(args) => runtime.block_on(send(args)),
+        Command::Receive(args) => runtime.block_on(receive(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -82,6 +125,66 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("zkrelay stopped");
+    Ok(())
+}
+
+/// The code from the environment (never from arguments, which other users can see).
+fn code_from_env() -> Option<String> {
+    std::env::var("ZKRELAY_CODE")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+}
+
+fn endpoint(args: &RelayArgs) -> transfer::Endpoint {
+    transfer::Endpoint {
+        server: args.server.clone(),
+        bind: args.bind,
+    }
+}
+
+async fn send(args: SendArgs) -> Result<(), String> {
+    let payload = match (&args.text, &args.file) {
+        (Some(text), _) => transfer::Payload::Text(text.clone()),
+        (None, Some(path)) if path.as_os_str() == "-" => transfer::Payload::Stdin,
+        (None, Some(path)) => transfer::Payload::File(path.clone()),
+        (None, None) => return Err("nothing to send".into()),
+    };
+    let code = code_from_env();
+    let done = transfer::send(&endpoint(&args.relay), payload, code.as_deref(), |phrase| {
+        eprintln!("On the other side run `zkrelay receive` and enter:\n\n    {phrase}\n");
+    })
+    .await?;
+    eprintln!("delivered: {} bytes ({})", done.bytes, done.kind);
+    Ok(())
+}
+
+async fn receive(args: ReceiveArgs) -> Result<(), String> {
+    let phrase = match code_from_env() {
+        Some(code) => code,
+        None => {
+            use std::io::{BufRead, Read, Write};
+            eprint!("Enter the code: ");
+            let _ = std::io::stderr().flush();
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .take(256)
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the code: {e}"))?;
+            line
+        }
+    };
+    let destination = if args.stdout {
+        transfer::Destination::Stdout
+    } else {
+        transfer::Destination::Folder(args.dir.clone())
+    };
+    let done = transfer::receive(&endpoint(&args.relay), phrase.trim(), &destination).await?;
+    match (&done.path, &done.text) {
+        (Some(path), _) => eprintln!("received {} bytes into {}", done.bytes, path.display()),
+        (None, Some(text)) => println!("{text}"),
+        (None, None) => eprintln!("received {} bytes", done.bytes),
+    }
     Ok(())
 }
 

@@ -41,7 +41,12 @@ fn against_python(side: &str, code: &Code, ours: impl FnOnce(&str) -> (String, S
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     // The code goes over stdin, never in arguments.
-    writeln!(stdin, "{}", serde_json::json!({"side": side, "code": code.to_string()})).unwrap();
+    writeln!(
+        stdin,
+        "{}",
+        serde_json::json!({"side": side, "code": code.to_string()})
+    )
+    .unwrap();
     let mut theirs = String::new();
     stdout.read_line(&mut theirs).unwrap();
     let (message, h_k) = ours(theirs.trim());
@@ -49,7 +54,11 @@ fn against_python(side: &str, code: &Code, ours: impl FnOnce(&str) -> (String, S
     let mut their_h_k = String::new();
     stdout.read_line(&mut their_h_k).unwrap();
     assert!(child.wait().unwrap().success());
-    assert_eq!(their_h_k.trim(), h_k, "python ({side}) and zkrelay derived different keys");
+    assert_eq!(
+        their_h_k.trim(),
+        h_k,
+        "python ({side}) and zkrelay derived different keys"
+    );
 }
 
 #[test]

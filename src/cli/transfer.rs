@@ -1,0 +1,731 @@
+//! `zkrelay send` and `zkrelay receive`: the Relay's CLI participants (docs/PROTOCOL.md).
+//!
+//! The flows drive the pure [`crate::protocol::relay`] code over the relay's HTTP API and a raw TCP
+//! data connection. They are library functions so tests run them in-process against a real server.
+
+use crate::protocol::relay::{
+    CURVE, Code, Direction, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener, RecipientPake,
+    Sealer, SenderPake, SharedKey, phrase, sanitize_filename, split_phrase,
+};
+use rand::rngs::OsRng;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::{
+    io::IsTerminal,
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
+    net::{TcpSocket, TcpStream},
+};
+
+/// How long each side waits for the other before giving up.
+const PEER_TIMEOUT: Duration = Duration::from_secs(600);
+/// Long-poll length per request (the server caps it at 30 s).
+const POLL_SECS: u64 = 25;
+/// Largest acknowledgement the sender reads back.
+const MAX_ACK: usize = 1024;
+
+/// Where and how to reach the relay.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Base URL of the server, e.g. `http://127.0.0.1:3000`.
+    pub server: String,
+    /// Local address to connect from (tests act as different people this way).
+    pub bind: Option<IpAddr>,
+}
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Text(String),
+    File(PathBuf),
+    /// Standard input, sent as a file named `stdin`.
+    Stdin,
+}
+
+/// Where received content goes.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// Files into this folder (sanitized names, never overwriting); text to stdout.
+    Folder(PathBuf),
+    /// Everything to standard output.
+    Stdout,
+}
+
+/// What a finished transfer reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub kind: String,
+    pub bytes: u64,
+    /// Where a received file was written (receive side).
+    pub path: Option<PathBuf>,
+    /// Received text (receive side, when the destination is a folder).
+    pub text: Option<String>,
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn new(endpoint: &Endpoint) -> Result<Self> {
+        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(POLL_SECS + 15));
+        if let Some(ip) = endpoint.bind {
+            builder = builder.local_address(ip);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
+        Ok(Self {
+            http,
+            base: endpoint.server.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    async fn call(&self, req: reqwest::RequestBuilder) -> Result<(u16, Value)> {
+        let res = req
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the relay: {e}"))?;
+        let status = res.status().as_u16();
+        let body: Value = res
+            .json()
+            .await
+            .map_err(|e| format!("the relay sent something unreadable: {e}"))?;
+        Ok((status, body))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Result<Value> {
+        let (status, reply) = self
+            .call(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await?;
+        ok_or_message(status, reply)
+    }
+
+    async fn get(&self, path: &str) -> Result<Value> {
+        let (status, reply) = self
+            .call(self.http.get(format!("{}{path}", self.base)))
+            .await?;
+        ok_or_message(status, reply)
+    }
+
+    /// Long-polls `path` (which already has its query) until the value is there.
+    async fn wait(&self, path: &str, what: &str) -> Result<Value> {
+        let started = Instant::now();
+        loop {
+            let url = format!("{}{path}&wait={POLL_SECS}", self.base);
+            let (status, reply) = self.call(self.http.get(url)).await?;
+            let not_yet = status == 404
+                && reply["message"]
+                    .as_str()
+                    .is_some_and(|m| m.ends_with("is not there yet"));
+            if !not_yet {
+                return ok_or_message(status, reply);
+            }
+            if started.elapsed() > PEER_TIMEOUT {
+                return Err(format!("gave up waiting for {what}"));
+            }
+        }
+    }
+
+    async fn close(&self, channel: &str, uuid: &str) {
+        let _ = self
+            .post(&format!("/close/{channel}"), json!({ "uuid": uuid }))
+            .await;
+    }
+}
+
+fn ok_or_message(status: u16, reply: Value) -> Result<Value> {
+    if (200..300).contains(&status) && reply["success"] == true {
+        Ok(reply)
+    } else {
+        Err(format!(
+            "the relay refused: {} ({status})",
+            reply["message"].as_str().unwrap_or("no message")
+        ))
+    }
+}
+
+fn field<T: DeserializeOwned>(reply: &Value, name: &str) -> Result<T> {
+    serde_json::from_value(reply[name].clone())
+        .map_err(|_| format!("the relay's reply lacks a valid {name}"))
+}
+
+/// Sends `payload` to whoever enters the phrase this prints (via `announce`). `code` is used if
+/// given (a phrase `channel-words` also names the channel), else a random code on a random channel.
+pub async fn send(
+    endpoint: &Endpoint,
+    payload: Payload,
+    code: Option<&str>,
+    announce: impl FnOnce(&str),
+) -> Result<Delivered> {
+    let (channel_name, code) = match code {
+        None => (None, Code::generate(&mut OsRng)),
+        Some(text) => match Code::parse(text) {
+            Ok(code) => (None, code),
+            Err(_) => {
+                let (channel, code) = split_phrase(text).map_err(|e| e.to_string())?;
+                (Some(channel), code)
+            }
+        },
+    };
+    // Everything that can fail locally fails before the relay is involved.
+    let (header, source) = open_payload(&payload).await?;
+    let api = Api::new(endpoint)?;
+    let body = match &channel_name {
+        Some(c) => json!({ "channel": c, "role": "sender" }),
+        None => json!({}),
+    };
+    let opened = api.post("/open", body).await?;
+    let channel: String = field(&opened, "channel")?;
+    let uuid: String = field(&opened, "uuid")?;
+    let result = async {
+        let (pake, x) = SenderPake::start(OsRng, &code);
+        api.post(
+            &format!("/channel/{channel}"),
+            json!({ "uuid": uuid, "x": x, "curve": CURVE }),
+        )
+        .await?;
+        announce(&phrase(&channel, &code));
+        let got = api
+            .wait(&format!("/sender/{channel}/y?uuid={uuid}"), "the recipient")
+            .await?;
+        let y: String = field(&got, "y")?;
+        let hh_k: String = field(&got, "hh_k")?;
+        let key = pake.finish(&y).map_err(|e| e.to_string())?;
+        key.confirm_hh_k(&hh_k)
+            .map_err(|_| "the recipient entered a different code; nothing was sent".to_owned())?;
+        let h_k = key.h_k();
+        api.post(
+            &format!("/sender/{channel}/h_k"),
+            json!({ "uuid": uuid, "h_k": h_k }),
+        )
+        .await?;
+        let stream = connect_data(&api, endpoint, "sender", &channel, &uuid, &h_k).await?;
+        stream_out(stream, &key, &channel, header, source).await
+    }
+    .await;
+    if result.is_err() {
+        api.close(&channel, &uuid).await;
+    }
+    result
+}
+
+/// Receives from the sender who shared `phrase_text` (`channel-words`).
+pub async fn receive(
+    endpoint: &Endpoint,
+    phrase_text: &str,
+    destination: &Destination,
+) -> Result<Delivered> {
+    let (channel, code) = split_phrase(phrase_text).map_err(|e| e.to_string())?;
+    if let Destination::Folder(dir) = destination
+        && !dir.is_dir()
+    {
+        return Err(format!("{} is not a folder", dir.display()));
+    }
+    let api = Api::new(endpoint)?;
+    let opened = api
+        .post("/open", json!({ "channel": channel, "role": "recipient" }))
+        .await?;
+    let uuid: String = field(&opened, "uuid")?;
+    let result = async {
+        let values = api
+            .wait(&format!("/channel/{channel}?uuid={uuid}"), "the sender")
+            .await?;
+        let x: Option<String> = field(&values, "x")?;
+        let x = x.ok_or("the sender has not started")?;
+        let curve: Option<String> = field(&values, "curve")?;
+        crate::protocol::relay::check_curve(curve.as_deref().unwrap_or_default())
+            .map_err(|e| e.to_string())?;
+        let (pake, y) = RecipientPake::start(OsRng, &code);
+        let key = pake.finish(&x).map_err(|e| e.to_string())?;
+        api.post(
+            &format!("/channel/{channel}"),
+            json!({ "uuid": uuid, "y": y, "hh_k": key.hh_k() }),
+        )
+        .await?;
+        let got = api
+            .wait(
+                &format!("/recipient/{channel}/h_k?uuid={uuid}"),
+                "the sender's confirmation",
+            )
+            .await
+            .map_err(|e| {
+                if e.contains("no such channel") || e.contains("was closed") {
+                    "the sender ended the exchange: probably a wrong code".to_owned()
+                } else {
+                    e
+                }
+            })?;
+        let h_k: String = field(&got, "h_k")?;
+        key.confirm_h_k(&h_k)
+            .map_err(|_| "the sender used a different code; nothing was received".to_owned())?;
+        let stream = connect_data(&api, endpoint, "recipient", &channel, &uuid, &h_k).await?;
+        stream_in(stream, &key, &channel, destination).await
+    }
+    .await;
+    if result.is_err() {
+        api.close(&channel, &uuid).await;
+    }
+    result
+}
+
+/// Calls `open`, connects the TCP data connection and waits for the relay's `ok`.
+async fn connect_data(
+    api: &Api,
+    endpoint: &Endpoint,
+    role: &str,
+    channel: &str,
+    uuid: &str,
+    h_k: &str,
+) -> Result<TcpStream> {
+    let opened = api
+        .get(&format!("/{role}/{channel}/open?uuid={uuid}"))
+        .await?;
+    let port: u16 = field(&opened, "data_port")?;
+    let host = reqwest::Url::parse(&endpoint.server)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .ok_or("the server URL has no host")?;
+    let ip: IpAddr = match host.parse() {
+        Ok(ip) => ip,
+        Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .ok()
+            .and_then(|mut a| a.next())
+            .map(|a| a.ip())
+            .ok_or_else(|| format!("cannot resolve {host}"))?,
+    };
+    let socket = if ip.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| e.to_string())?;
+    if let Some(bind) = endpoint.bind {
+        socket
+            .bind(SocketAddr::new(bind, 0))
+            .map_err(|e| e.to_string())?;
+    }
+    let mut stream = socket
+        .connect(SocketAddr::new(ip, port))
+        .await
+        .map_err(|e| format!("cannot open the data connection: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    stream
+        .write_all(format!("zkrelay-data 1 {channel} {uuid} {h_k}\n").as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut line = Vec::new();
+    let deadline = Instant::now() + PEER_TIMEOUT;
+    loop {
+        let byte = tokio::time::timeout_at(deadline.into(), stream.read_u8())
+            .await
+            .map_err(|_| "the other side never connected")?
+            .map_err(|_| "the relay closed the data connection")?;
+        if byte == b'\n' || line.len() > 512 {
+            break;
+        }
+        line.push(byte);
+    }
+    let line = String::from_utf8_lossy(&line);
+    if line != "ok" {
+        return Err(format!("the relay refused the data connection: {line}"));
+    }
+    Ok(stream)
+}
+
+enum Source {
+    Bytes(Vec<u8>),
+    Reader(Box<dyn AsyncRead + Unpin + Send>),
+}
+
+async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
+    Ok(match payload {
+        Payload::Text(text) => (
+            Header {
+                kind: "text".into(),
+                name: None,
+                size: text.len() as u64,
+            },
+            Source::Bytes(text.clone().into_bytes()),
+        ),
+        Payload::File(path) => {
+            let file = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let size = file.metadata().await.map_err(|e| e.to_string())?.len();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "file".into());
+            (
+                Header {
+                    kind: "file".into(),
+                    name: Some(name),
+                    size,
+                },
+                Source::Reader(Box::new(file)),
+            )
+        }
+        Payload::Stdin => {
+            // Standard input's length is unknown ahead: read it fully (bounded by memory).
+            let mut bytes = Vec::new();
+            tokio::io::stdin()
+                .read_to_end(&mut bytes)
+                .await
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            (
+                Header {
+                    kind: "file".into(),
+                    name: Some("stdin".into()),
+                    size: bytes.len() as u64,
+                },
+                Source::Bytes(bytes),
+            )
+        }
+    })
+}
+
+/// Encrypts header and content to the recipient, then reads its acknowledgement.
+async fn stream_out(
+    stream: TcpStream,
+    key: &SharedKey,
+    channel: &str,
+    header: Header,
+    source: Source,
+) -> Result<Delivered> {
+    let (mut reader, mut writer) = stream.into_split();
+    let mut sealer = Sealer::new(&key.data_key(channel, Direction::SenderToRecipient));
+    let mut out = Vec::with_capacity(4 * (MAX_FRAME_PLAINTEXT + 20));
+    let total = header.size;
+    sealer
+        .seal_into(&header.encode(), false, &mut out)
+        .map_err(|e| e.to_string())?;
+    let mut progress = Progress::new("sending", total);
+    let mut sent = 0u64;
+    let mut source = match source {
+        Source::Bytes(bytes) => Source::Reader(Box::new(std::io::Cursor::new(bytes))),
+        other => other,
+    };
+    let Source::Reader(input) = &mut source else {
+        return Err("no input".into());
+    };
+    let mut chunk = vec![0u8; MAX_FRAME_PLAINTEXT];
+    loop {
+        let n = read_full(input, &mut chunk)
+            .await
+            .map_err(|e| format!("reading input: {e}"))?;
+        sent += n as u64;
+        if sent > total {
+            return Err("the input grew while it was being sent".into());
+        }
+        let last = n < chunk.len() || sent == total;
+        sealer
+            .seal_into(&chunk[..n], last, &mut out)
+            .map_err(|e| e.to_string())?;
+        if out.len() >= 3 * MAX_FRAME_PLAINTEXT || last {
+            writer
+                .write_all(&out)
+                .await
+                .map_err(|e| format!("sending: {e}"))?;
+            out.clear();
+            progress.update(sent);
+        }
+        if last {
+            break;
+        }
+    }
+    if sent != total {
+        return Err("the input shrank while it was being sent".into());
+    }
+    writer.shutdown().await.map_err(|e| e.to_string())?;
+    progress.done();
+    // The recipient's acknowledgement, in its own direction.
+    let mut opener = Opener::new(&key.data_key(channel, Direction::RecipientToSender));
+    let mut frames = FrameReader::new();
+    let mut buf = vec![0u8; 4096];
+    let ack = loop {
+        if let Some(mut frame) = frames.next_frame().map_err(|e| e.to_string())? {
+            opener
+                .open_in_place(&mut frame)
+                .map_err(|e| e.to_string())?;
+            break frame;
+        }
+        let n = reader.read(&mut buf).await.map_err(|e| e.to_string())?;
+        if n == 0 || frames.pending() > MAX_ACK {
+            return Err("the recipient did not confirm the transfer".into());
+        }
+        frames.push(&buf[..n]);
+    };
+    let ack: Value = serde_json::from_slice(&ack).map_err(|_| "unreadable confirmation")?;
+    if ack["ok"] != true || ack["received"] != total {
+        return Err(format!("the recipient reported a problem: {ack}"));
+    }
+    Ok(Delivered {
+        kind: header.kind,
+        bytes: total,
+        path: None,
+        text: None,
+    })
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+async fn read_full(
+    input: &mut (dyn AsyncRead + Unpin + Send),
+    buf: &mut [u8],
+) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = input.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+/// Decrypts the sender's stream into `destination`, then acknowledges.
+async fn stream_in(
+    stream: TcpStream,
+    key: &SharedKey,
+    channel: &str,
+    destination: &Destination,
+) -> Result<Delivered> {
+    let (mut reader, mut writer) = stream.into_split();
+    let mut opener = Opener::new(&key.data_key(channel, Direction::SenderToRecipient));
+    let mut frames = FrameReader::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut header: Option<Header> = None;
+    let mut sink: Option<Sink> = None;
+    let mut received = 0u64;
+    let mut progress = Progress::new("receiving", 0);
+    let outcome: Result<()> = async {
+        loop {
+            while let Some(mut frame) = frames.next_frame().map_err(|e| e.to_string())? {
+                let last = opener
+                    .open_in_place(&mut frame)
+                    .map_err(|e| e.to_string())?;
+                match &header {
+                    None => {
+                        let h = Header::decode(&frame).map_err(|e| e.to_string())?;
+                        progress = Progress::new("receiving", h.size);
+                        sink = Some(Sink::create(&h, destination).await?);
+                        header = Some(h);
+                    }
+                    Some(h) => {
+                        received += frame.len() as u64;
+                        if received > h.size {
+                            return Err("the sender sent more than it announced".into());
+                        }
+                        if let Some(sink) = &mut sink {
+                            sink.write(&frame).await?;
+                        }
+                        progress.update(received);
+                    }
+                }
+                if last {
+                    return Ok(());
+                }
+            }
+            let n = reader.read(&mut buf).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                opener.finish().map_err(|e| e.to_string())?;
+                return Err("the transfer ended early".into());
+            }
+            frames.push(&buf[..n]);
+        }
+    }
+    .await;
+    let header = match (outcome, header) {
+        (Ok(()), Some(h)) if received == h.size => h,
+        (Ok(()), _) => {
+            if let Some(sink) = sink {
+                sink.discard().await;
+            }
+            return Err("the transfer is incomplete".into());
+        }
+        (Err(e), _) => {
+            if let Some(sink) = sink {
+                sink.discard().await;
+            }
+            return Err(e);
+        }
+    };
+    progress.done();
+    let Some(sink) = sink else {
+        return Err("nothing was received".into());
+    };
+    let (path, text) = sink.finish().await?;
+    let mut sealer = Sealer::new(&key.data_key(channel, Direction::RecipientToSender));
+    let ack = serde_json::to_vec(&json!({ "received": received, "ok": true })).unwrap_or_default();
+    let frame = sealer.seal(&ack, true).map_err(|e| e.to_string())?;
+    writer.write_all(&frame).await.map_err(|e| e.to_string())?;
+    let _ = writer.shutdown().await;
+    Ok(Delivered {
+        kind: header.kind,
+        bytes: received,
+        path,
+        text,
+    })
+}
+
+/// Where received content is written: a partial file renamed at the end, or memory, or stdout.
+enum Sink {
+    File {
+        partial: PathBuf,
+        target: PathBuf,
+        file: tokio::io::BufWriter<tokio::fs::File>,
+    },
+    Text(Vec<u8>),
+    Stdout(tokio::io::Stdout),
+}
+
+impl Sink {
+    async fn create(header: &Header, destination: &Destination) -> Result<Self> {
+        match (destination, header.kind.as_str()) {
+            (Destination::Stdout, _) => Ok(Sink::Stdout(tokio::io::stdout())),
+            (Destination::Folder(_), "text") => {
+                if header.size > 16 << 20 {
+                    return Err("a text over 16 MiB is refused".into());
+                }
+                Ok(Sink::Text(Vec::new()))
+            }
+            (Destination::Folder(dir), _) => {
+                let name = sanitize_filename(header.name.as_deref().unwrap_or("received"))
+                    .unwrap_or_else(|_| "received".into());
+                let target = unused_path(dir, &name);
+                let partial = dir.join(format!(".{name}.zkrelay-partial"));
+                let file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&partial)
+                    .await
+                    .map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
+                Ok(Sink::File {
+                    partial,
+                    target,
+                    file: tokio::io::BufWriter::with_capacity(1 << 20, file),
+                })
+            }
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        match self {
+            Sink::File { file, .. } => file
+                .write_all(bytes)
+                .await
+                .map_err(|e| format!("writing: {e}")),
+            Sink::Text(buf) => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            Sink::Stdout(out) => out
+                .write_all(bytes)
+                .await
+                .map_err(|e| format!("writing: {e}")),
+        }
+    }
+
+    async fn finish(self) -> Result<(Option<PathBuf>, Option<String>)> {
+        match self {
+            Sink::File {
+                partial,
+                target,
+                mut file,
+            } => {
+                file.flush().await.map_err(|e| e.to_string())?;
+                drop(file);
+                tokio::fs::rename(&partial, &target)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok((Some(target), None))
+            }
+            Sink::Text(bytes) => Ok((None, Some(String::from_utf8_lossy(&bytes).into_owned()))),
+            Sink::Stdout(mut out) => {
+                out.flush().await.map_err(|e| e.to_string())?;
+                Ok((None, None))
+            }
+        }
+    }
+
+    async fn discard(self) {
+        if let Sink::File { partial, file, .. } = self {
+            drop(file);
+            let _ = tokio::fs::remove_file(partial).await;
+        }
+    }
+}
+
+/// `dir/name`, or `dir/name (1)`, `(2)`… if taken: nothing is overwritten.
+fn unused_path(dir: &Path, name: &str) -> PathBuf {
+    let first = dir.join(name);
+    if !first.exists() {
+        return first;
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
+        _ => (name, String::new()),
+    };
+    (1..)
+        .map(|i| dir.join(format!("{stem} ({i}){ext}")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
+}
+
+/// A progress line on stderr (only when it is a terminal), at most 4 times a second.
+struct Progress {
+    label: &'static str,
+    total: u64,
+    started: Instant,
+    shown: Instant,
+    live: bool,
+}
+
+impl Progress {
+    fn new(label: &'static str, total: u64) -> Self {
+        let now = Instant::now();
+        Self {
+            label,
+            total,
+            started: now,
+            shown: now,
+            live: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn update(&mut self, done: u64) {
+        if !self.live || self.shown.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.shown = Instant::now();
+        let pct = (done * 100).checked_div(self.total).unwrap_or(100);
+        let secs = self.started.elapsed().as_secs_f64().max(1e-6);
+        eprint!(
+            "\r{} {pct:>3}%  {:.1} / {:.1} MB  {:.0} MB/s   ",
+            self.label,
+            done as f64 / 1e6,
+            self.total as f64 / 1e6,
+            done as f64 / 1e6 / secs
+        );
+    }
+
+    fn done(&mut self) {
+        if self.live {
+            eprintln!(
+                "\r{} 100%  {:.1} MB{:30}",
+                self.label,
+                self.total as f64 / 1e6,
+                ""
+            );
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! The CLI participants (`zkrelay send` / `receive` as library calls) through a real relay, from two
+//! loopback addresses; plus a hand-driven malicious sender whose altered or replayed frames the
+//! receiver must reject.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+mod common;
+
+use common::{TestServer, client_from};
+use rand::rngs::OsRng;
+use serde_json::{Value, json};
+use std::net::IpAddr;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpSocket;
+use zkrelay::cli::transfer::{self, Delivered, Destination, Endpoint, Payload};
+use zkrelay::protocol::relay::{Code, Direction, Header, Sealer, SenderPake};
+
+fn endpoint(server: &TestServer, last: u8) -> Endpoint {
+    Endpoint {
+        server: server.url(""),
+        bind: Some(IpAddr::from([127, 0, 0, last])),
+    }
+}
+
+/// Runs a sender (127.0.0.2) and a recipient (127.0.0.3) that share `phrase` (or not).
+async fn transfer(
+    server: &TestServer,
+    payload: Payload,
+    sender_code: &str,
+    recipient_code: &str,
+    dir: &std::path::Path,
+) -> (Result<Delivered, String>, Result<Delivered, String>) {
+    let sender = {
+        let (ep, code) = (endpoint(server, 2), sender_code.to_owned());
+        tokio::spawn(async move { transfer::send(&ep, payload, Some(&code), |_| {}).await })
+    };
+    // The recipient joins once the channel exists, as a person would after hearing the phrase.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let received = transfer::receive(
+        &endpoint(server, 3),
+        recipient_code,
+        &Destination::Folder(dir.to_owned()),
+    )
+    .await;
+    (sender.await.unwrap(), received)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_and_files_arrive_intact_with_safe_names() {
+    let server = TestServer::start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let code = "4821-comet-maple-otter-tulip";
+    let (sent, got) = transfer(
+        &server,
+        Payload::Text("hello, Bob".into()),
+        code,
+        code,
+        dir.path(),
+    )
+    .await;
+    assert_eq!(sent.unwrap().bytes, 10);
+    assert_eq!(got.unwrap().text.as_deref(), Some("hello, Bob"));
+
+    let src = tempfile::tempdir().unwrap();
+    let file = src.path().join("report ..pdf");
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    std::fs::write(&file, &content).unwrap();
+    for round in 0..2 {
+        let code = format!("48{round}0-comet-maple-otter-tulip");
+        let (sent, got) = transfer(
+            &server,
+            Payload::File(file.clone()),
+            &code,
+            &code,
+            dir.path(),
+        )
+        .await;
+        assert_eq!(sent.unwrap().bytes, content.len() as u64);
+        let got = got.unwrap();
+        let path = got.path.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), content);
+        // The second copy does not overwrite the first.
+        let want = if round == 0 {
+            "report ..pdf"
+        } else {
+            "report . (1).pdf"
+        };
+        assert_eq!(path.file_name().unwrap().to_str().unwrap(), want);
+    }
+    // Nothing partial is left behind.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("partial")), "{names:?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_aborts_both_sides_and_sends_nothing() {
+    let server = TestServer::start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = src.path().join("secret.txt");
+    std::fs::write(&file, b"top secret").unwrap();
+    let (sent, got) = transfer(
+        &server,
+        Payload::File(file),
+        "5555-comet-maple-otter-tulip",
+        "5555-comet-maple-otter-tiger",
+        dir.path(),
+    )
+    .await;
+    assert!(sent.unwrap_err().contains("different code"));
+    assert!(got.unwrap_err().contains("wrong code"));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "something was written"
+    );
+    assert!(server.state.relay.is_empty(), "the channel was not freed");
+    server.stop().await.unwrap();
+}
+
+/// Builds the bytes a malicious sender puts on the data connection.
+type Attack = fn(&mut Sealer) -> Vec<u8>;
+
+/// A sender that follows the protocol up to the data connection, then sends `frames(sealer)`.
+async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
+    let http = client_from(2);
+    let call = |req: reqwest::RequestBuilder| async move {
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        assert_eq!(v["success"], true, "{v}");
+        v
+    };
+    let opened = call(
+        http.post(server.url("/open"))
+            .json(&json!({"channel": "6666"})),
+    )
+    .await;
+    let uuid = opened["uuid"].as_str().unwrap().to_owned();
+    let (pake, x) = SenderPake::start(OsRng, code);
+    call(
+        http.post(server.url("/channel/6666"))
+            .json(&json!({"uuid": uuid, "x": x, "curve": "ed25519"})),
+    )
+    .await;
+    let got = call(http.get(server.url(&format!("/sender/6666/y?uuid={uuid}&wait=10")))).await;
+    let key = pake.finish(got["y"].as_str().unwrap()).unwrap();
+    key.confirm_hh_k(got["hh_k"].as_str().unwrap()).unwrap();
+    call(
+        http.post(server.url("/sender/6666/h_k"))
+            .json(&json!({"uuid": uuid, "h_k": key.h_k()})),
+    )
+    .await;
+    call(http.get(server.url(&format!("/sender/6666/open?uuid={uuid}")))).await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 2], 0).into()).unwrap();
+    let mut stream = BufReader::new(socket.connect(server.data_addr).await.unwrap());
+    let hello = format!("zkrelay-data 1 6666 {uuid} {}\n", key.h_k());
+    stream.get_mut().write_all(hello.as_bytes()).await.unwrap();
+    let mut ok = String::new();
+    stream.read_line(&mut ok).await.unwrap();
+    assert_eq!(ok, "ok\n");
+    let mut sealer = Sealer::new(&key.data_key("6666", Direction::SenderToRecipient));
+    let bytes = frames(&mut sealer);
+    let _ = stream.get_mut().write_all(&bytes).await;
+    let _ = stream.get_mut().shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
+    let attacks: [(&str, &str, Attack); 3] = [
+        ("replayed", "failed authentication", |s| {
+            let h = s
+                .seal(
+                    &Header {
+                        kind: "file".into(),
+                        name: Some("x.bin".into()),
+                        size: 8,
+                    }
+                    .encode(),
+                    false,
+                )
+                .unwrap();
+            let a = s.seal(b"aaaa", false).unwrap();
+            [h, a.clone(), a].concat()
+        }),
+        ("altered", "failed authentication", |s| {
+            let h = s
+                .seal(
+                    &Header {
+                        kind: "file".into(),
+                        name: Some("x.bin".into()),
+                        size: 4,
+                    }
+                    .encode(),
+                    false,
+                )
+                .unwrap();
+            let mut a = s.seal(b"aaaa", true).unwrap();
+            a[6] ^= 0x80;
+            [h, a].concat()
+        }),
+        ("truncated", "ended before its final frame", |s| {
+            let h = s
+                .seal(
+                    &Header {
+                        kind: "file".into(),
+                        name: Some("x.bin".into()),
+                        size: 8,
+                    }
+                    .encode(),
+                    false,
+                )
+                .unwrap();
+            let a = s.seal(b"aaaa", false).unwrap();
+            [h, a].concat()
+        }),
+    ];
+    for (what, expected, frames) in attacks {
+        let server = TestServer::start(|_| {}).await;
+        let dir = tempfile::tempdir().unwrap();
+        let code = Code::parse("comet-maple-otter-tulip").unwrap();
+        let attacker = malicious_sender(&server, &code, frames);
+        let (ep, dest) = (
+            endpoint(&server, 3),
+            Destination::Folder(dir.path().to_owned()),
+        );
+        let receiver = transfer::receive(&ep, "6666-comet-maple-otter-tulip", &dest);
+        let ((), got) = tokio::join!(attacker, async {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            receiver.await
+        });
+        let err = got.unwrap_err();
+        assert!(err.contains(expected), "{what}: {err}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{what}: a file was kept"
+        );
+        server.stop().await.unwrap();
+    }
+}
