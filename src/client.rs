@@ -2,6 +2,7 @@
 
 pub mod ping;
 mod socket;
+pub mod transfer;
 
 pub use socket::{Link, Socket, SocketEvent};
 

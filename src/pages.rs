@@ -3,7 +3,9 @@
 mod home;
 mod not_found;
 mod roles;
+mod transfer;
 
 pub use home::HomePage;
 pub use not_found::NotFound;
-pub use roles::{PeggyPage, ReceivePage, SendPage, VictorPage};
+pub use roles::{PeggyPage, VictorPage};
+pub use transfer::{ReceivePage, SendPage};

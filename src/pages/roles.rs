@@ -1,4 +1,4 @@
-//! The four role pages. Each says what the role does; the Identify and Relay issues fill them in.
+//! The Identify role pages. Each says what the role does; the Identify issue fills them in.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -30,26 +30,6 @@ pub fn VictorPage() -> impl IntoView {
         <RolePage
             title="Victor"
             intro="Pick a waiting Peggy, choose how many rounds, and challenge her; each round she passes halves (or better) the chance that she is bluffing."
-        />
-    }
-}
-
-#[component]
-pub fn SendPage() -> impl IntoView {
-    view! {
-        <RolePage
-            title="Send"
-            intro="Choose a text or a file; you get a short code to read aloud. Whoever types it can receive, end-to-end encrypted through the relay."
-        />
-    }
-}
-
-#[component]
-pub fn ReceivePage() -> impl IntoView {
-    view! {
-        <RolePage
-            title="Receive"
-            intro="Type the code the sender read to you. If it matches, the data arrives encrypted; if not, both sides stop and nothing is sent."
         />
     }
 }

@@ -1,0 +1,188 @@
+//! `/send` and `/receive`: the Relay in the browser. Rendered on the server; the transfer itself
+//! runs in the hydrated page (see `crate::client::transfer`).
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+fn percent((done, total): (u64, u64)) -> String {
+    match (done * 100).checked_div(total) {
+        Some(p) => format!(
+            "{p}%  ({:.1} of {:.1} MB)",
+            done as f64 / 1e6,
+            total as f64 / 1e6
+        ),
+        None => String::new(),
+    }
+}
+
+#[component]
+pub fn SendPage() -> impl IntoView {
+    let (text, set_text) = signal(String::new());
+    let (phrase, set_phrase) = signal(None::<String>);
+    let (progress, set_progress) = signal((0u64, 0u64));
+    let (status, set_status) = signal(String::new());
+    let (busy, set_busy) = signal(false);
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    let start = move |_| {
+        set_busy.set(true);
+        set_phrase.set(None);
+        set_progress.set((0, 0));
+        set_status.set("preparing…".into());
+        #[cfg(feature = "hydrate")]
+        {
+            let file = file_input
+                .get()
+                .and_then(|i| i.files())
+                .and_then(|f| f.get(0));
+            let text = text.get_untracked();
+            leptos::task::spawn_local(async move {
+                let outgoing = match file {
+                    Some(file) => match read_file(&file).await {
+                        Ok(bytes) => crate::client::transfer::Outgoing::File {
+                            name: file.name(),
+                            bytes,
+                        },
+                        Err(e) => {
+                            set_status.set(e);
+                            set_busy.set(false);
+                            return;
+                        }
+                    },
+                    None => crate::client::transfer::Outgoing::Text(text),
+                };
+                let result = crate::client::transfer::send(
+                    outgoing,
+                    move |p| {
+                        set_phrase.set(Some(p));
+                        set_status.set("waiting for the recipient…".into());
+                    },
+                    move |done, total| set_progress.set((done, total)),
+                )
+                .await;
+                set_status.set(match result {
+                    Ok(bytes) => format!("delivered: {bytes} bytes, confirmed by the recipient"),
+                    Err(e) => format!("stopped: {e}"),
+                });
+                set_busy.set(false);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (file_input, text);
+    };
+    view! {
+        <section class="role-page">
+            <h1>"Send"</h1>
+            <p>"Type a text or choose a file, then press Send. You get a code to read to the recipient; the data travels end-to-end encrypted through the relay."</p>
+            <div class="panel">
+                <textarea id="send-text" rows="4" placeholder="a text to send"
+                    prop:value=move || text.get()
+                    on:input=move |ev| set_text.set(event_target_value(&ev))></textarea>
+                <p><label>"or a file: " <input id="send-file" type="file" node_ref=file_input /></label></p>
+                <button id="send-button" on:click=start disabled=move || busy.get()>"Send"</button>
+            </div>
+            <Show when=move || phrase.get().is_some()>
+                <div class="panel">
+                    <p>"Read this code to the recipient:"</p>
+                    <p><code id="send-phrase" class="phrase">{move || phrase.get().unwrap_or_default()}</code></p>
+                </div>
+            </Show>
+            <progress id="send-progress" max="100"
+                value=move || { let (d, t) = progress.get(); (d * 100).checked_div(t).unwrap_or(0) }></progress>
+            <output id="send-percent">{move || percent(progress.get())}</output>
+            <p id="send-status">{move || status.get()}</p>
+            <p class="muted"><A href="/">"Choose another role"</A></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn ReceivePage() -> impl IntoView {
+    let (code, set_code) = signal(String::new());
+    let (progress, set_progress) = signal((0u64, 0u64));
+    let (status, set_status) = signal(String::new());
+    let (busy, set_busy) = signal(false);
+    let (received_text, set_received_text) = signal(None::<String>);
+    let (download, set_download) = signal(None::<(String, String)>);
+    let start = move |_| {
+        set_busy.set(true);
+        set_received_text.set(None);
+        set_download.set(None);
+        set_progress.set((0, 0));
+        set_status.set("joining…".into());
+        #[cfg(feature = "hydrate")]
+        {
+            let phrase = code.get_untracked();
+            leptos::task::spawn_local(async move {
+                let result = crate::client::transfer::receive(&phrase, move |done, total| {
+                    set_status.set("receiving…".into());
+                    set_progress.set((done, total));
+                })
+                .await;
+                match result {
+                    Ok(crate::client::transfer::Incoming::Text(t)) => {
+                        set_status.set(format!("received a text of {} bytes", t.len()));
+                        set_received_text.set(Some(t));
+                    }
+                    Ok(crate::client::transfer::Incoming::File { name, bytes }) => {
+                        set_status.set(format!("received {name}: {} bytes", bytes.len()));
+                        match object_url(&bytes) {
+                            Ok(url) => set_download.set(Some((url, name))),
+                            Err(e) => set_status.set(e),
+                        }
+                    }
+                    Err(e) => set_status.set(format!("stopped: {e}")),
+                }
+                set_busy.set(false);
+            });
+        }
+    };
+    view! {
+        <section class="role-page">
+            <h1>"Receive"</h1>
+            <p>"Type the code the sender read to you. If it matches, the data arrives encrypted; if not, both sides stop and nothing is sent."</p>
+            <div class="panel">
+                <input id="receive-code" type="text" placeholder="4821-comet-maple-otter-tulip" autocomplete="off"
+                    prop:value=move || code.get()
+                    on:input=move |ev| set_code.set(event_target_value(&ev)) />
+                <button id="receive-button" on:click=start disabled=move || busy.get()>"Receive"</button>
+            </div>
+            <progress id="receive-progress" max="100"
+                value=move || { let (d, t) = progress.get(); (d * 100).checked_div(t).unwrap_or(0) }></progress>
+            <output id="receive-percent">{move || percent(progress.get())}</output>
+            <p id="receive-status">{move || status.get()}</p>
+            <Show when=move || received_text.get().is_some()>
+                <pre id="receive-text">{move || received_text.get().unwrap_or_default()}</pre>
+            </Show>
+            <Show when=move || download.get().is_some()>
+                <a id="receive-download"
+                    href=move || download.get().map(|d| d.0).unwrap_or_default()
+                    download=move || download.get().map(|d| d.1).unwrap_or_default()>
+                    "Save " {move || download.get().map(|d| d.1).unwrap_or_default()}
+                </a>
+            </Show>
+            <p class="muted"><A href="/">"Choose another role"</A></p>
+        </section>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    if file.size() > crate::client::transfer::MAX_BROWSER_BYTES as f64 {
+        return Err("that file is too large for a browser tab; use the zkrelay CLI".into());
+    }
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| "cannot read the file".to_owned())?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+#[cfg(feature = "hydrate")]
+fn object_url(bytes: &[u8]) -> Result<String, String> {
+    let parts = js_sys::Array::new();
+    parts.push(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/octet-stream");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|_| "cannot hold the file".to_owned())?;
+    web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "cannot offer the file".to_owned())
+}
