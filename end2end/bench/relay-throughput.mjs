@@ -19,6 +19,9 @@ const browser = await chromium.launch({
 const content = crypto.randomBytes(size);
 const want = crypto.createHash('sha256').update(content).digest('hex');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkrelay-bench-'));
+// Playwright passes large files by path, not as a buffer.
+const source = path.join(dir, 'bench.bin');
+fs.writeFileSync(source, content);
 const rates = [];
 for (let i = 0; i < Number(runs); i++) {
   const alice = await (await browser.newContext()).newPage();
@@ -26,7 +29,7 @@ for (let i = 0; i < Number(runs); i++) {
   await alice.goto(`${base}/send`);
   await bob.goto(`${base}/receive`);
   for (const p of [alice, bob]) await p.locator('main[data-hydrated="true"]').waitFor();
-  await alice.setInputFiles('#send-file', { name: 'bench.bin', mimeType: 'application/octet-stream', buffer: content });
+  await alice.setInputFiles('#send-file', source);
   const t0 = performance.now();
   await alice.click('#send-button');
   const phrase = (await alice.locator('#send-phrase').textContent()).trim();
@@ -48,3 +51,4 @@ for (let i = 0; i < Number(runs); i++) {
 rates.sort((a, b) => a - b);
 console.log(`median browser->browser through the relay: ${rates[Math.floor(rates.length / 2)].toFixed(0)} MB/s`);
 await browser.close();
+fs.rmSync(dir, { recursive: true, force: true });
