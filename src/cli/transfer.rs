@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::{
-    io::{AsyncRead, AsyncReadExt, AsyncWriteExt},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpSocket, TcpStream},
 };
 
@@ -341,10 +341,8 @@ async fn connect_data(
     Ok(stream)
 }
 
-enum Source {
-    Bytes(Vec<u8>),
-    Reader(Box<dyn AsyncRead + Unpin + Send>),
-}
+/// The content to send, read on a blocking thread.
+type Source = Box<dyn std::io::Read + Send>;
 
 async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
     Ok(match payload {
@@ -354,13 +352,12 @@ async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
                 name: None,
                 size: text.len() as u64,
             },
-            Source::Bytes(text.clone().into_bytes()),
+            Box::new(std::io::Cursor::new(text.clone().into_bytes())),
         ),
         Payload::File(path) => {
-            let file = tokio::fs::File::open(path)
-                .await
+            let file = std::fs::File::open(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let size = file.metadata().await.map_err(|e| e.to_string())?.len();
+            let size = file.metadata().map_err(|e| e.to_string())?.len();
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -371,7 +368,7 @@ async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
                     name: Some(name),
                     size,
                 },
-                Source::Reader(Box::new(file)),
+                Box::new(file),
             )
         }
         Payload::Stdin => {
@@ -387,64 +384,77 @@ async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
                     name: Some("stdin".into()),
                     size: bytes.len() as u64,
                 },
-                Source::Bytes(bytes),
+                Box::new(std::io::Cursor::new(bytes)),
             )
         }
     })
 }
 
-/// Encrypts header and content to the recipient, then reads its acknowledgement.
+/// Frames sealed per network write.
+const FRAMES_PER_WRITE: usize = 4;
+
+/// Encrypts header and content to the recipient, then reads its acknowledgement. Reading and
+/// sealing run on a blocking thread, overlapped with the socket writes.
 async fn stream_out(
     stream: TcpStream,
     key: &SharedKey,
     channel: &str,
     header: Header,
-    source: Source,
+    mut source: Source,
 ) -> Result<Delivered> {
     let (mut reader, mut writer) = stream.into_split();
-    let mut sealer = Sealer::new(&key.data_key(channel, Direction::SenderToRecipient));
-    let mut out = Vec::with_capacity(4 * (MAX_FRAME_PLAINTEXT + 20));
+    let data_key = key.data_key(channel, Direction::SenderToRecipient);
     let total = header.size;
-    sealer
-        .seal_into(&header.encode(), false, &mut out)
-        .map_err(|e| e.to_string())?;
-    let mut progress = Progress::new("sending", total);
-    let mut sent = 0u64;
-    let mut source = match source {
-        Source::Bytes(bytes) => Source::Reader(Box::new(std::io::Cursor::new(bytes))),
-        other => other,
-    };
-    let Source::Reader(input) = &mut source else {
-        return Err("no input".into());
-    };
-    let mut chunk = vec![0u8; MAX_FRAME_PLAINTEXT];
-    loop {
-        let n = read_full(input, &mut chunk)
-            .await
-            .map_err(|e| format!("reading input: {e}"))?;
-        sent += n as u64;
-        if sent > total {
-            return Err("the input grew while it was being sent".into());
-        }
-        let last = n < chunk.len() || sent == total;
+    let header_bytes = header.encode();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<u8>, u64)>(4);
+    let sealing = tokio::task::spawn_blocking(move || -> Result<()> {
+        let mut sealer = Sealer::new(&data_key);
+        let mut out = Vec::with_capacity(FRAMES_PER_WRITE * (MAX_FRAME_PLAINTEXT + 20));
         sealer
-            .seal_into(&chunk[..n], last, &mut out)
+            .seal_into(&header_bytes, false, &mut out)
             .map_err(|e| e.to_string())?;
-        if out.len() >= 3 * MAX_FRAME_PLAINTEXT || last {
-            writer
-                .write_all(&out)
-                .await
-                .map_err(|e| format!("sending: {e}"))?;
-            out.clear();
-            progress.update(sent);
+        let mut chunk = vec![0u8; MAX_FRAME_PLAINTEXT];
+        let mut sent = 0u64;
+        let mut frames = 1;
+        loop {
+            let n =
+                read_full(&mut source, &mut chunk).map_err(|e| format!("reading input: {e}"))?;
+            sent += n as u64;
+            if sent > total {
+                return Err("the input grew while it was being sent".into());
+            }
+            let last = n < chunk.len() || sent == total;
+            if last && sent != total {
+                return Err("the input shrank while it was being sent".into());
+            }
+            sealer
+                .seal_into(&chunk[..n], last, &mut out)
+                .map_err(|e| e.to_string())?;
+            frames += 1;
+            if frames >= FRAMES_PER_WRITE || last {
+                let full = std::mem::replace(
+                    &mut out,
+                    Vec::with_capacity(FRAMES_PER_WRITE * (MAX_FRAME_PLAINTEXT + 20)),
+                );
+                if tx.blocking_send((full, sent)).is_err() {
+                    return Err("the connection ended".into());
+                }
+                frames = 0;
+            }
+            if last {
+                return Ok(());
+            }
         }
-        if last {
-            break;
-        }
+    });
+    let mut progress = Progress::new("sending", total);
+    while let Some((bytes, sent)) = rx.recv().await {
+        writer
+            .write_all(&bytes)
+            .await
+            .map_err(|e| format!("sending: {e}"))?;
+        progress.update(sent);
     }
-    if sent != total {
-        return Err("the input shrank while it was being sent".into());
-    }
+    sealing.await.map_err(|_| "the sealing thread failed")??;
     writer.shutdown().await.map_err(|e| e.to_string())?;
     progress.done();
     // The recipient's acknowledgement, in its own direction.
@@ -477,22 +487,21 @@ async fn stream_out(
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
-async fn read_full(
-    input: &mut (dyn AsyncRead + Unpin + Send),
-    buf: &mut [u8],
-) -> std::io::Result<usize> {
+fn read_full(input: &mut Source, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
-        let n = input.read(&mut buf[filled..]).await?;
-        if n == 0 {
-            break;
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
-        filled += n;
     }
     Ok(filled)
 }
 
-/// Decrypts the sender's stream into `destination`, then acknowledges.
+/// Decrypts the sender's stream into `destination`, then acknowledges. Opening and writing run on
+/// a blocking thread, overlapped with the socket reads.
 async fn stream_in(
     stream: TcpStream,
     key: &SharedKey,
@@ -500,70 +509,83 @@ async fn stream_in(
     destination: &Destination,
 ) -> Result<Delivered> {
     let (mut reader, mut writer) = stream.into_split();
-    let mut opener = Opener::new(&key.data_key(channel, Direction::SenderToRecipient));
-    let mut frames = FrameReader::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut header: Option<Header> = None;
-    let mut sink: Option<Sink> = None;
-    let mut received = 0u64;
-    let mut progress = Progress::new("receiving", 0);
-    let outcome: Result<()> = async {
-        loop {
-            while let Some(mut frame) = frames.next_frame().map_err(|e| e.to_string())? {
-                let last = opener
-                    .open_in_place(&mut frame)
-                    .map_err(|e| e.to_string())?;
-                match &header {
+    let data_key = key.data_key(channel, Direction::SenderToRecipient);
+    let destination = destination.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+    let opening = tokio::task::spawn_blocking(move || -> Result<(Header, u64, Sink)> {
+        let mut opener = Opener::new(&data_key);
+        let mut frames = FrameReader::new();
+        let mut header: Option<Header> = None;
+        let mut sink: Option<Sink> = None;
+        let mut received = 0u64;
+        let mut progress = Progress::new("receiving", 0);
+        let outcome = (|| -> Result<()> {
+            loop {
+                while let Some(mut frame) = frames.next_frame().map_err(|e| e.to_string())? {
+                    let last = opener
+                        .open_in_place(&mut frame)
+                        .map_err(|e| e.to_string())?;
+                    match &header {
+                        None => {
+                            let h = Header::decode(&frame).map_err(|e| e.to_string())?;
+                            progress = Progress::new("receiving", h.size);
+                            sink = Some(Sink::create(&h, &destination)?);
+                            header = Some(h);
+                        }
+                        Some(h) => {
+                            received += frame.len() as u64;
+                            if received > h.size {
+                                return Err("the sender sent more than it announced".into());
+                            }
+                            if let Some(sink) = &mut sink {
+                                sink.write(&frame)?;
+                            }
+                            progress.update(received);
+                        }
+                    }
+                    if last {
+                        return Ok(());
+                    }
+                }
+                match rx.blocking_recv() {
+                    Some(chunk) => frames.push(&chunk),
                     None => {
-                        let h = Header::decode(&frame).map_err(|e| e.to_string())?;
-                        progress = Progress::new("receiving", h.size);
-                        sink = Some(Sink::create(&h, destination).await?);
-                        header = Some(h);
-                    }
-                    Some(h) => {
-                        received += frame.len() as u64;
-                        if received > h.size {
-                            return Err("the sender sent more than it announced".into());
-                        }
-                        if let Some(sink) = &mut sink {
-                            sink.write(&frame).await?;
-                        }
-                        progress.update(received);
+                        opener.finish().map_err(|e| e.to_string())?;
+                        return Err("the transfer ended early".into());
                     }
                 }
-                if last {
-                    return Ok(());
+            }
+        })();
+        match (outcome, header, sink) {
+            (Ok(()), Some(h), Some(sink)) if received == h.size => {
+                progress.done();
+                Ok((h, received, sink))
+            }
+            (outcome, _, sink) => {
+                if let Some(sink) = sink {
+                    sink.discard();
+                }
+                Err(outcome
+                    .err()
+                    .unwrap_or_else(|| "the transfer is incomplete".into()))
+            }
+        }
+    });
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = reader.read(&mut buf).await.map_err(|e| e.to_string());
+        match n {
+            Ok(n) if n > 0 => {
+                if tx.send(buf[..n].to_vec()).await.is_err() {
+                    break; // the opener has finished (or failed)
                 }
             }
-            let n = reader.read(&mut buf).await.map_err(|e| e.to_string())?;
-            if n == 0 {
-                opener.finish().map_err(|e| e.to_string())?;
-                return Err("the transfer ended early".into());
-            }
-            frames.push(&buf[..n]);
+            _ => break,
         }
     }
-    .await;
-    let header = match (outcome, header) {
-        (Ok(()), Some(h)) if received == h.size => h,
-        (Ok(()), _) => {
-            if let Some(sink) = sink {
-                sink.discard().await;
-            }
-            return Err("the transfer is incomplete".into());
-        }
-        (Err(e), _) => {
-            if let Some(sink) = sink {
-                sink.discard().await;
-            }
-            return Err(e);
-        }
-    };
-    progress.done();
-    let Some(sink) = sink else {
-        return Err("nothing was received".into());
-    };
-    let (path, text) = sink.finish().await?;
+    drop(tx);
+    let (header, received, sink) = opening.await.map_err(|_| "the opening thread failed")??;
+    let (path, text) = sink.finish()?;
     let mut sealer = Sealer::new(&key.data_key(channel, Direction::RecipientToSender));
     let ack = serde_json::to_vec(&json!({ "received": received, "ok": true })).unwrap_or_default();
     let frame = sealer.seal(&ack, true).map_err(|e| e.to_string())?;
@@ -582,16 +604,16 @@ enum Sink {
     File {
         partial: PathBuf,
         target: PathBuf,
-        file: tokio::io::BufWriter<tokio::fs::File>,
+        file: std::io::BufWriter<std::fs::File>,
     },
     Text(Vec<u8>),
-    Stdout(tokio::io::Stdout),
+    Stdout(std::io::Stdout),
 }
 
 impl Sink {
-    async fn create(header: &Header, destination: &Destination) -> Result<Self> {
+    fn create(header: &Header, destination: &Destination) -> Result<Self> {
         match (destination, header.kind.as_str()) {
-            (Destination::Stdout, _) => Ok(Sink::Stdout(tokio::io::stdout())),
+            (Destination::Stdout, _) => Ok(Sink::Stdout(std::io::stdout())),
             (Destination::Folder(_), "text") => {
                 if header.size > 16 << 20 {
                     return Err("a text over 16 MiB is refused".into());
@@ -603,64 +625,57 @@ impl Sink {
                     .unwrap_or_else(|_| "received".into());
                 let target = unused_path(dir, &name);
                 let partial = dir.join(format!(".{name}.zkrelay-partial"));
-                let file = tokio::fs::OpenOptions::new()
+                let file = std::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .open(&partial)
-                    .await
                     .map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
                 Ok(Sink::File {
                     partial,
                     target,
-                    file: tokio::io::BufWriter::with_capacity(1 << 20, file),
+                    file: std::io::BufWriter::with_capacity(1 << 20, file),
                 })
             }
         }
     }
 
-    async fn write(&mut self, bytes: &[u8]) -> Result<()> {
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
         match self {
-            Sink::File { file, .. } => file
-                .write_all(bytes)
-                .await
-                .map_err(|e| format!("writing: {e}")),
+            Sink::File { file, .. } => file.write_all(bytes).map_err(|e| format!("writing: {e}")),
             Sink::Text(buf) => {
                 buf.extend_from_slice(bytes);
                 Ok(())
             }
-            Sink::Stdout(out) => out
-                .write_all(bytes)
-                .await
-                .map_err(|e| format!("writing: {e}")),
+            Sink::Stdout(out) => out.write_all(bytes).map_err(|e| format!("writing: {e}")),
         }
     }
 
-    async fn finish(self) -> Result<(Option<PathBuf>, Option<String>)> {
+    fn finish(self) -> Result<(Option<PathBuf>, Option<String>)> {
+        use std::io::Write;
         match self {
             Sink::File {
                 partial,
                 target,
                 mut file,
             } => {
-                file.flush().await.map_err(|e| e.to_string())?;
+                file.flush().map_err(|e| e.to_string())?;
                 drop(file);
-                tokio::fs::rename(&partial, &target)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                std::fs::rename(&partial, &target).map_err(|e| e.to_string())?;
                 Ok((Some(target), None))
             }
             Sink::Text(bytes) => Ok((None, Some(String::from_utf8_lossy(&bytes).into_owned()))),
             Sink::Stdout(mut out) => {
-                out.flush().await.map_err(|e| e.to_string())?;
+                out.flush().map_err(|e| e.to_string())?;
                 Ok((None, None))
             }
         }
     }
 
-    async fn discard(self) {
+    fn discard(self) {
         if let Sink::File { partial, file, .. } = self {
             drop(file);
-            let _ = tokio::fs::remove_file(partial).await;
+            let _ = std::fs::remove_file(partial);
         }
     }
 }
