@@ -2,7 +2,12 @@
 //! the server functions (thin: they check input and call into `server`).
 
 mod error;
+pub mod identify;
 mod status;
 
 pub use error::{ApiError, ErrorCode};
+pub use identify::{
+    DrawModulus, DrawnModulus, ListPeggys, PeggySummary, RegisterPeggy, Registered, draw_modulus,
+    list_peggys, register_peggy,
+};
 pub use status::{GetStatus, StatusReport, get_status};

@@ -6,6 +6,7 @@ pub mod blum_pool;
 pub mod channels;
 pub mod config;
 mod http_errors;
+pub mod identify;
 mod ping_socket;
 pub mod relay;
 mod routes;
@@ -21,8 +22,8 @@ use std::{future::Future, io, net::SocketAddr, sync::atomic::Ordering, time::Dur
 use tokio::net::TcpListener;
 
 /// Serves the app on `listener` (and the relay's raw TCP data connections on `data_listener`)
-/// until `shutdown` completes, then finishes open requests. The Blum pool refills and the relay's
-/// sweeper frees expired channels in the background meanwhile.
+/// until `shutdown` completes, then finishes open requests. The Blum pool refills, the sweepers
+/// free expired Relay channels and Identify runs, and stale Peggys go in the background meanwhile.
 pub async fn run(
     listener: TcpListener,
     data_listener: Option<TcpListener>,
@@ -32,6 +33,12 @@ pub async fn run(
     let mut background = vec![
         state.blum_pool.spawn_refill(),
         state.relay.spawn_sweeper(Duration::from_secs(1)),
+        state.identify.spawn_sweeper(Duration::from_secs(1)),
+        identify::spawn_janitor(
+            state.clone(),
+            Duration::from_secs(state.config.relay.channel_ttl_secs),
+            Duration::from_secs(60),
+        ),
     ];
     if let Some(data) = data_listener {
         let port = data.local_addr()?.port();

@@ -95,6 +95,15 @@ impl FromServerFnError for ApiError {
     /// their text comes from the decoder, never from the database or a panic.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
+            // axum's body limit surfaces as an argument error; it is a size problem, not syntax.
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::Deserialization(msg)
+                if msg.contains("length limit exceeded") =>
+            {
+                Self::new(
+                    ErrorCode::TooLarge,
+                    "the request body is larger than the server accepts",
+                )
+            }
             ServerFnErrorErr::Args(msg) | ServerFnErrorErr::Deserialization(msg) => {
                 Self::bad_request(format!("malformed request: {}", truncate(&msg, 200)))
             }
@@ -137,6 +146,9 @@ mod tests {
         ));
         assert_eq!(inner, ApiError::internal());
         assert!(!inner.message.contains("database"));
+        let limit =
+            ApiError::from_server_fn_error(ServerFnErrorErr::Args("length limit exceeded".into()));
+        assert_eq!(limit.code.http_status(), 413);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The HTTP surface: pages (server-rendered), server functions, WebSockets and static files.
 
-use super::{AppState, http_errors, ping_socket, relay};
+use super::{AppState, http_errors, identify, ping_socket, relay};
 use crate::app::{App, shell};
 use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
 use leptos::prelude::provide_context;
@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws/ping", get(ping_socket::upgrade))
         .merge(relay::routes())
+        .merge(identify::routes())
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(http_errors::server_fn_status))

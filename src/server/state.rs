@@ -3,6 +3,7 @@
 use super::{
     BlumPool, Config, Store,
     channels::{Channels, Limits},
+    identify::IdentifyChannels,
     relay::RelayChannels,
 };
 use crate::api::{ApiError, StatusReport};
@@ -20,16 +21,22 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The Relay's channels (sender and recipient).
     pub relay: RelayChannels,
+    /// Identify's runs (Peggy and Victor), keyed by Peggy id.
+    pub identify: IdentifyChannels,
     /// The TCP data port actually bound (0 while none).
     pub data_port: Arc<AtomicU16>,
 }
 
 impl AppState {
-    /// Opens the store and prepares the render options for `config`.
+    /// Opens the store (clearing the Peggys of a previous run) and prepares the render options
+    /// for `config`.
     pub async fn new(config: Config) -> Result<Self, String> {
         let store = Store::open(&config.database.url)
             .await
             .map_err(|e| format!("cannot open the database {}: {e}", config.database.url))?;
+        super::identify::sweep_at_start(&store)
+            .await
+            .map_err(|e| format!("cannot clear the previous run's Peggys: {e}"))?;
         let leptos_options = LeptosOptions::builder()
             .output_name("zkrelay")
             .site_root(config.server.site_root.as_str())
@@ -41,13 +48,14 @@ impl AppState {
             config.blum.modulus_bits,
             config.blum.pool_size,
         );
-        let relay = Channels::new(Limits {
+        let limits = Limits {
             ttl: Duration::from_secs(config.relay.channel_ttl_secs),
             opens_per_ip_per_minute: config.relay.channels_per_ip_per_minute,
             max_channels: config.relay.max_channels,
-        });
+        };
         Ok(Self {
-            relay,
+            relay: Channels::new(limits),
+            identify: Channels::new(limits),
             data_port: Arc::new(AtomicU16::new(0)),
             leptos_options,
             blum_pool,

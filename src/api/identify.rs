@@ -1,0 +1,328 @@
+//! Identify: a Peggy draws a Blum modulus, builds her key in the browser and registers the public
+//! half under a name; Victors list the registered Peggys and pick one.
+//!
+//! The checks here are pure (the browser can run them before sending); the server runs them again
+//! on everything it receives, before it writes anything.
+
+use super::{ApiError, ErrorCode};
+use crate::protocol::ffs::{self, BoxedUint, MAX_K, PublicKey, wire};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Longest Peggy name, in characters (after trimming).
+pub const MAX_NAME_CHARS: usize = 40;
+/// Longest public key JSON the server reads.
+pub const MAX_PUBLIC_KEY_BYTES: usize = 64 * 1024;
+
+/// A modulus drawn from the server's pool for a new Peggy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawnModulus {
+    /// Pass back to [`register_peggy`].
+    pub modulus_id: i64,
+    /// n in the canonical wire encoding (lowercase hex).
+    pub n: String,
+    /// |n| in bits.
+    pub bits: u32,
+}
+
+/// A registration accepted by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registered {
+    /// 32 hex digits; names this Peggy on the Identify sockets.
+    pub peggy_id: String,
+    /// The name as stored (trimmed).
+    pub name: String,
+    pub bits: u32,
+    pub k: u32,
+}
+
+/// A registered Peggy as Victors see her in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeggySummary {
+    pub peggy_id: String,
+    pub name: String,
+    pub bits: u32,
+    pub k: u32,
+    /// A Victor is identifying her right now.
+    pub busy: bool,
+}
+
+/// Takes a fresh modulus from the server's Blum pool (never one handed out before).
+#[server(prefix = "/api", endpoint = "draw_modulus")]
+pub async fn draw_modulus() -> Result<DrawnModulus, ApiError> {
+    let state = crate::server::AppState::from_context()?;
+    crate::server::identify::draw_modulus(&state).await
+}
+
+/// Registers a Peggy: `public_key` is the JSON of an [`ffs::PublicKey`] built on the modulus
+/// drawn as `modulus_id`. Everything is checked before anything is written.
+#[server(prefix = "/api", endpoint = "register_peggy")]
+pub async fn register_peggy(
+    name: String,
+    modulus_id: i64,
+    public_key: String,
+) -> Result<Registered, ApiError> {
+    let state = crate::server::AppState::from_context()?;
+    crate::server::identify::register_peggy(&state, &name, modulus_id, &public_key).await
+}
+
+/// The registered Peggys, oldest first.
+#[server(prefix = "/api", endpoint = "list_peggys")]
+pub async fn list_peggys() -> Result<Vec<PeggySummary>, ApiError> {
+    let state = crate::server::AppState::from_context()?;
+    crate::server::identify::list_peggys(&state).await
+}
+
+// ------------------------------------------------------------------ pure checks
+
+/// Checks a Peggy name and returns it trimmed: 1 to 40 characters, no control or bidirectional
+/// formatting characters.
+pub fn check_name(name: &str) -> Result<String, ApiError> {
+    // Bound the work before counting characters of an arbitrarily long string.
+    if name.len() > 4 * MAX_NAME_CHARS + 1024 {
+        return Err(ApiError::invalid(format!(
+            "the name must be at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid("the name must not be empty"));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::invalid(format!(
+            "the name must be at most {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        return Err(ApiError::invalid(
+            "the name must not contain control or text-direction characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A public key as read from the request, before the FFS core validates it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublicKeyForm {
+    n: String,
+    k: i64,
+    i: Vec<String>,
+}
+
+/// A checked public key: the validated key and its canonical parts.
+#[derive(Debug, Clone)]
+pub struct CheckedKey {
+    pub key: PublicKey,
+    /// n in the canonical wire encoding.
+    pub n_hex: String,
+    /// The key's canonical wire JSON.
+    pub json: String,
+}
+
+/// Reads and validates a public key's JSON `{"n": hex, "k": k, "i": [hex; k]}`: at most 64 KiB,
+/// no other fields (`bad_request`), k in 1..=64 and equal to the number of identifiers, every
+/// number canonical, each I_j nonzero, below n and coprime to n (`invalid_value`, naming the
+/// first bad I_j). The FFS core makes the final decision.
+pub fn check_public_key(json: &str) -> Result<CheckedKey, ApiError> {
+    if json.len() > MAX_PUBLIC_KEY_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::TooLarge,
+            format!(
+                "the public key is {} bytes; at most {MAX_PUBLIC_KEY_BYTES} are accepted",
+                json.len()
+            ),
+        ));
+    }
+    let form: PublicKeyForm = serde_json::from_str(json).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the public key must be JSON {{\"n\": hex, \"k\": k, \"i\": [hex, …]}}: {e}"
+        ))
+    })?;
+    let k = usize::try_from(form.k)
+        .ok()
+        .filter(|k| (1..=MAX_K).contains(k))
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "the public key's k is {}; it must be between 1 and {MAX_K}",
+                form.k
+            ))
+        })?;
+    if form.i.len() != k {
+        return Err(ApiError::invalid(format!(
+            "the public key's k is {k} but it lists {} identifiers",
+            form.i.len()
+        )));
+    }
+    let n = wire::decode(&form.n, ffs::MAX_BITS)
+        .and_then(|n| ffs::BlumModulus::from_stored(&n).map(|_| n))
+        .map_err(|e| ApiError::invalid(format!("the public key's n: {e}")))?;
+    let mut identifiers: Vec<BoxedUint> = Vec::with_capacity(k);
+    for (j, text) in form.i.iter().enumerate() {
+        let value = wire::decode(text, n.bits())
+            .map_err(|e| ApiError::invalid(format!("identifier I_{}: {e}", j + 1)))?;
+        identifiers.push(value);
+    }
+    let key = match PublicKey::from_parts(&n, &identifiers) {
+        Ok(key) => key,
+        Err(e) => return Err(key_error(&n, &identifiers, e)),
+    };
+    let json = serde_json::to_string(&key).map_err(|_| ApiError::internal())?;
+    Ok(CheckedKey {
+        key,
+        n_hex: form.n,
+        json,
+    })
+}
+
+/// The error for a key the core refused, naming the first identifier at fault when there is one.
+fn key_error(n: &BoxedUint, identifiers: &[BoxedUint], whole: ffs::Error) -> ApiError {
+    match whole {
+        ffs::Error::ModulusSize | ffs::Error::ModulusEven => {
+            ApiError::invalid(format!("the public key's n: {whole}"))
+        }
+        _ => identifiers
+            .iter()
+            .enumerate()
+            .find_map(|(j, v)| {
+                PublicKey::from_parts(n, std::slice::from_ref(v))
+                    .err()
+                    .map(|e| ApiError::invalid(format!("identifier I_{}: {e}", j + 1)))
+            })
+            .unwrap_or_else(|| ApiError::invalid(format!("the public key: {whole}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_bounded_and_printable() {
+        assert_eq!(check_name("  Peggy Q. ").unwrap(), "Peggy Q.");
+        assert_eq!(check_name(&"é".repeat(40)).unwrap(), "é".repeat(40));
+        for bad in [
+            "",
+            "   ",
+            "\t\n",
+            &"x".repeat(41),
+            &"é".repeat(41),
+            &"x".repeat(10_240),
+            "a\u{0}b",
+            "a\u{7}b",
+            "a\nb",
+            "evil\u{202e}gpj",
+            "a\u{2066}b",
+        ] {
+            let err = check_name(bad).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidValue, "{bad:?}");
+            assert!(err.message.contains("name"), "{bad:?}: {}", err.message);
+        }
+    }
+
+    /// n = 683 · 811 (Handbook of Applied Cryptography, Example 10.27); 0x6bdf5 is a unit.
+    const N: &str = "873b9";
+
+    fn refused(json: &str) -> ApiError {
+        check_public_key(json).unwrap_err()
+    }
+
+    #[test]
+    fn good_keys_come_back_canonical() {
+        let checked =
+            check_public_key(&format!(r#"{{ "n": "{N}", "k": 2, "i": ["6bdf5", "1"] }}"#)).unwrap();
+        assert_eq!(checked.n_hex, N);
+        assert_eq!(checked.key.k(), 2);
+        assert_eq!(
+            checked.json,
+            format!(r#"{{"n":"{N}","k":2,"i":["6bdf5","1"]}}"#)
+        );
+    }
+
+    #[test]
+    fn malformed_keys_are_bad_requests() {
+        for json in [
+            "",
+            "not json",
+            "[]",
+            r#"{"n":"873b9","k":1}"#,
+            r#"{"n":"873b9","k":1,"i":["1"],"extra":1}"#,
+            r#"{"n":873,"k":1,"i":["1"]}"#,
+            r#"{"n":"873b9","k":"1","i":["1"]}"#,
+        ] {
+            let err = refused(json);
+            assert_eq!(err.code, ErrorCode::BadRequest, "{json}: {err:?}");
+            assert!(err.message.contains("public key"), "{err:?}");
+        }
+        let huge = format!(
+            r#"{{"n":"{N}","k":1,"i":["{}"]}}"#,
+            "f".repeat(MAX_PUBLIC_KEY_BYTES)
+        );
+        assert_eq!(refused(&huge).code, ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn bad_values_are_invalid_and_name_the_identifier() {
+        let cases = [
+            (format!(r#"{{"n":"{N}","k":0,"i":[]}}"#), "between 1 and 64"),
+            (
+                format!(r#"{{"n":"{N}","k":65,"i":["1"]}}"#),
+                "between 1 and 64",
+            ),
+            (
+                format!(r#"{{"n":"{N}","k":-1,"i":["1"]}}"#),
+                "between 1 and 64",
+            ),
+            (
+                format!(r#"{{"n":"{N}","k":2,"i":["1"]}}"#),
+                "lists 1 identifiers",
+            ),
+            (format!(r#"{{"n":"{N}","k":1,"i":["1","1"]}}"#), "lists 2"),
+            (
+                format!(r#"{{"n":"{N}","k":2,"i":["1","0"]}}"#),
+                "I_2: value must not be zero",
+            ),
+            (
+                format!(r#"{{"n":"{N}","k":1,"i":["{N}"]}}"#),
+                "I_1: value must be less than",
+            ),
+            (
+                format!(r#"{{"n":"{N}","k":2,"i":["1","2ab"]}}"#),
+                "I_2: value is not coprime",
+            ),
+            (
+                format!(r#"{{"n":"{N}","k":1,"i":["1000000"]}}"#),
+                "I_1: number has more bits",
+            ),
+            (
+                format!(r#"{{"n":"{N}","k":1,"i":["0x1"]}}"#),
+                "I_1: number is not in canonical",
+            ),
+            (
+                format!(r#"{{"n":"{N}","k":1,"i":["6BDF5"]}}"#),
+                "I_1: number is not in canonical",
+            ),
+            (
+                r#"{"n":"873ba","k":1,"i":["1"]}"#.to_owned(),
+                "n: modulus must be odd",
+            ),
+            (
+                r#"{"n":"fff","k":1,"i":["1"]}"#.to_owned(),
+                "n: modulus size",
+            ),
+            (
+                format!(r#"{{"n":"{}","k":1,"i":["1"]}}"#, "f".repeat(1025)),
+                "n: number has more bits",
+            ),
+        ];
+        for (json, want) in cases {
+            let err = refused(&json);
+            assert_eq!(err.code, ErrorCode::InvalidValue, "{json}: {err:?}");
+            assert!(err.message.contains(want), "{json}: {}", err.message);
+        }
+    }
+}

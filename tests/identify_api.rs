@@ -1,0 +1,708 @@
+//! Identify's server functions against a real server: drawing moduli, registering Peggys with keys
+//! built by the pure FFS core, listing them, refusing every bad registration without writing, and
+//! the start-up sweep.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+mod common;
+
+use common::{TestServer, client_from};
+use futures::{SinkExt, StreamExt};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::{net::IpAddr, time::Duration};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, client_async,
+    tungstenite::{Message, protocol::CloseFrame},
+};
+use zkrelay::protocol::ffs::{
+    BlumModulus, Challenge, Commitment, Prover, PublicKey, Response, SecretKey, Verifier, wire,
+};
+
+const BITS: u32 = 1024;
+
+async fn start(db_dir: Option<&std::path::Path>) -> TestServer {
+    let url = db_dir.map(|d| format!("sqlite://{}/identify.db", d.display()));
+    TestServer::start(move |c| {
+        c.blum.modulus_bits = BITS;
+        c.blum.pool_size = 2;
+        if let Some(url) = url {
+            c.database.url = url;
+        }
+    })
+    .await
+}
+
+/// POSTs a server function with form-encoded arguments; returns the status and the JSON body
+/// (`Value::Null` if the body is not JSON).
+async fn call(
+    http: &Client,
+    server: &TestServer,
+    endpoint: &str,
+    args: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let res = http
+        .post(server.url(&format!("/api/{endpoint}")))
+        .form(args)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = res.bytes().await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn draw(http: &Client, server: &TestServer) -> (i64, String) {
+    let (status, body) = call(http, server, "draw_modulus", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["bits"], BITS, "{body}");
+    let n = body["n"].as_str().unwrap().to_owned();
+    assert_eq!(wire::decode(&n, BITS).unwrap().bits(), BITS);
+    (body["modulus_id"].as_i64().unwrap(), n)
+}
+
+/// A real secret key over `n` (k = 20).
+fn secret_key(n: &str) -> SecretKey {
+    let n = wire::decode(n, BITS).unwrap();
+    let modulus = BlumModulus::from_stored(&n).unwrap();
+    SecretKey::generate(&mut zkrelay::rng::os_rng(), &modulus, 20).unwrap()
+}
+
+/// A real key over `n` (k = 20), as the JSON value of its public half.
+fn public_key(n: &str) -> Value {
+    serde_json::to_value(secret_key(n).public_key()).unwrap()
+}
+
+async fn register(
+    http: &Client,
+    server: &TestServer,
+    name: &str,
+    modulus_id: i64,
+    key: &str,
+) -> (StatusCode, Value) {
+    let id = modulus_id.to_string();
+    call(
+        http,
+        server,
+        "register_peggy",
+        &[("name", name), ("modulus_id", &id), ("public_key", key)],
+    )
+    .await
+}
+
+async fn list(http: &Client, server: &TestServer) -> Vec<Value> {
+    let (status, body) = call(http, server, "list_peggys", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+/// Asserts a refusal: the status, the JSON error's code, and a message containing `says`.
+fn refused((status, body): &(StatusCode, Value), want: StatusCode, code: &str, says: &str) {
+    assert_eq!(*status, want, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.contains(says), "wanted {says:?} in {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draw_register_list_and_the_restart_sweep() {
+    let db = tempfile::tempdir().unwrap();
+    let server = start(Some(db.path())).await;
+    let peggy = client_from(2);
+
+    // Every draw is a new modulus.
+    let (id, n) = draw(&peggy, &server).await;
+    let (other_id, other_n) = draw(&peggy, &server).await;
+    assert_ne!(id, other_id);
+    assert_ne!(n, other_n);
+
+    let key = public_key(&n).to_string();
+    let (status, body) = register(&peggy, &server, "  Peggy Q.  ", id, &key).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let peggy_id = body["peggy_id"].as_str().unwrap().to_owned();
+    assert_eq!(peggy_id.len(), 32);
+    assert_eq!(
+        body,
+        json!({ "peggy_id": peggy_id, "name": "Peggy Q.", "bits": BITS, "k": 20 })
+    );
+
+    // Anyone sees her in the list; the server kept her key (in its canonical wire form).
+    let victor = client_from(3);
+    assert_eq!(
+        list(&victor, &server).await,
+        vec![
+            json!({ "peggy_id": peggy_id, "name": "Peggy Q.", "bits": BITS, "k": 20, "busy": false })
+        ]
+    );
+    let stored = server.state.store.peggy(&peggy_id).await.unwrap().unwrap();
+    let stored_key: Value = serde_json::from_str(&stored.public_key).unwrap();
+    assert_eq!(stored_key.to_string(), key);
+    assert!(
+        stored.public_key.starts_with(r#"{"n":""#),
+        "not the wire form"
+    );
+    assert_eq!(stored.modulus_id, id);
+
+    // The same modulus cannot serve a second registration, even with another key on it.
+    let again = register(&peggy, &server, "Twin", id, &public_key(&n).to_string()).await;
+    refused(
+        &again,
+        StatusCode::CONFLICT,
+        "conflict",
+        "already registered",
+    );
+    assert_eq!(list(&victor, &server).await.len(), 1);
+
+    // A restart on the same database sweeps the Peggy and the moduli issued to the last run.
+    server.stop().await.unwrap();
+    let server = start(Some(db.path())).await;
+    assert!(list(&victor, &server).await.is_empty());
+    let store = &server.state.store;
+    assert!(store.peggy(&peggy_id).await.unwrap().is_none());
+    assert!(store.modulus(id).await.unwrap().is_none());
+    assert!(store.modulus(other_id).await.unwrap().is_none());
+    // …so the drawn-but-unregistered modulus of the last run cannot be registered either.
+    let late = register(
+        &peggy,
+        &server,
+        "Late",
+        other_id,
+        &public_key(&other_n).to_string(),
+    )
+    .await;
+    refused(&late, StatusCode::NOT_FOUND, "not_found", "no modulus");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_registrations_are_refused_with_4xx_and_write_nothing() {
+    let server = start(None).await;
+    let http = client_from(2);
+    let (id, n) = draw(&http, &server).await;
+    let good = public_key(&n);
+    let with = |edit: &dyn Fn(&mut Value)| {
+        let mut key = good.clone();
+        edit(&mut key);
+        key.to_string()
+    };
+    let first_i = good["i"][0].as_str().unwrap().to_owned();
+    // A 20-bit demo modulus with known factors (683 · 811), issued directly in the store, so a
+    // key that is not coprime to it can be built.
+    let demo = server
+        .state
+        .store
+        .issue_new_modulus("873b9", 20)
+        .await
+        .unwrap();
+
+    let bad_request = StatusCode::BAD_REQUEST;
+    let cases: Vec<(&str, String, i64, String, StatusCode, &str, &str)> = vec![
+        (
+            "I_j = n (out of range)",
+            "Peggy".into(),
+            id,
+            with(&|k| k["i"][3] = json!(n)),
+            bad_request,
+            "invalid_value",
+            "I_4: value must be less than the modulus n",
+        ),
+        (
+            "I_j longer than n",
+            "Peggy".into(),
+            id,
+            with(&|k| k["i"][0] = json!(format!("1{}", "0".repeat(256)))),
+            bad_request,
+            "invalid_value",
+            "I_1: number has more bits",
+        ),
+        (
+            "I_j = 0",
+            "Peggy".into(),
+            id,
+            with(&|k| k["i"][19] = json!("0")),
+            bad_request,
+            "invalid_value",
+            "I_20: value must not be zero",
+        ),
+        (
+            "I_j not canonical",
+            "Peggy".into(),
+            id,
+            with(&|k| k["i"][0] = json!(first_i.to_uppercase())),
+            bad_request,
+            "invalid_value",
+            "I_1: number is not in canonical",
+        ),
+        (
+            "I_j not coprime to n",
+            "Peggy".into(),
+            demo.id,
+            json!({ "n": "873b9", "k": 2, "i": ["6bdf5", "2ab"] }).to_string(),
+            bad_request,
+            "invalid_value",
+            "I_2: value is not coprime",
+        ),
+        (
+            "k = 0",
+            "Peggy".into(),
+            id,
+            with(&|k| {
+                k["k"] = json!(0);
+                k["i"] = json!([]);
+            }),
+            bad_request,
+            "invalid_value",
+            "between 1 and 64",
+        ),
+        (
+            "k = 65",
+            "Peggy".into(),
+            id,
+            with(&|k| k["k"] = json!(65)),
+            bad_request,
+            "invalid_value",
+            "between 1 and 64",
+        ),
+        (
+            "k does not match the identifiers",
+            "Peggy".into(),
+            id,
+            with(&|k| k["k"] = json!(19)),
+            bad_request,
+            "invalid_value",
+            "lists 20 identifiers",
+        ),
+        (
+            "an n the server did not issue under this id",
+            "Peggy".into(),
+            id,
+            json!({ "n": "873b9", "k": 1, "i": ["6bdf5"] }).to_string(),
+            bad_request,
+            "invalid_value",
+            "not the modulus this server issued",
+        ),
+        (
+            "a modulus id the server never issued",
+            "Peggy".into(),
+            id + 1000,
+            good.to_string(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no modulus",
+        ),
+        (
+            "an extra field in the key",
+            "Peggy".into(),
+            id,
+            with(&|k| k["s"] = json!(["1"])),
+            bad_request,
+            "bad_request",
+            "unknown field",
+        ),
+        (
+            "a key that is not JSON",
+            "Peggy".into(),
+            id,
+            "n=1".into(),
+            bad_request,
+            "bad_request",
+            "public key must be JSON",
+        ),
+        (
+            "an empty name",
+            "".into(),
+            id,
+            good.to_string(),
+            bad_request,
+            "invalid_value",
+            "name must not be empty",
+        ),
+        (
+            "a blank name",
+            " \t ".into(),
+            id,
+            good.to_string(),
+            bad_request,
+            "invalid_value",
+            "name must not be empty",
+        ),
+        (
+            "a 41-character name",
+            "x".repeat(41),
+            id,
+            good.to_string(),
+            bad_request,
+            "invalid_value",
+            "at most 40 characters",
+        ),
+        (
+            "a 10 KB name",
+            "x".repeat(10 * 1024),
+            id,
+            good.to_string(),
+            bad_request,
+            "invalid_value",
+            "at most 40 characters",
+        ),
+        (
+            "a control character in the name",
+            "Peg\u{7}gy".into(),
+            id,
+            good.to_string(),
+            bad_request,
+            "invalid_value",
+            "control",
+        ),
+    ];
+    for (what, name, modulus_id, key, status, code, says) in &cases {
+        let reply = register(&http, &server, name, *modulus_id, key).await;
+        assert_eq!(reply.0, *status, "{what}: {}", reply.1);
+        refused(&reply, *status, code, says);
+    }
+
+    // Malformed calls: missing or unreadable arguments.
+    let missing = call(&http, &server, "register_peggy", &[("name", "Peggy")]).await;
+    assert!(missing.0.is_client_error(), "{missing:?}");
+    assert_eq!(missing.1["code"], "bad_request", "{missing:?}");
+    let key = good.to_string();
+    let not_a_number = call(
+        &http,
+        &server,
+        "register_peggy",
+        &[
+            ("name", "Peggy"),
+            ("modulus_id", "seven"),
+            ("public_key", &key),
+        ],
+    )
+    .await;
+    assert!(not_a_number.0.is_client_error(), "{not_a_number:?}");
+    assert_eq!(not_a_number.1["code"], "bad_request", "{not_a_number:?}");
+
+    // Oversize values: a 100 KB number as n or as an identifier is over the body limit (413).
+    let huge = "f".repeat(100 * 1024);
+    for key in [
+        with(&|k| k["n"] = json!(huge)),
+        with(&|k| k["i"][0] = json!(huge)),
+    ] {
+        let reply = register(&http, &server, "Peggy", id, &key).await;
+        refused(
+            &reply,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "larger than the server accepts",
+        );
+    }
+
+    // Nothing was written: no Peggy, and the drawn modulus is still free…
+    assert!(list(&http, &server).await.is_empty());
+    assert!(server.state.store.peggys().await.unwrap().is_empty());
+    assert!(
+        !server
+            .state
+            .store
+            .modulus(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .registered
+    );
+    // …so the good key still registers, once.
+    let (status, body) = register(&http, &server, "Peggy", id, &good.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = register(&http, &server, "Peggy", id, &good.to_string()).await;
+    refused(
+        &second,
+        StatusCode::CONFLICT,
+        "conflict",
+        "already registered",
+    );
+    assert_eq!(list(&http, &server).await.len(), 1);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_registrations_of_one_modulus_have_one_winner() {
+    let server = start(None).await;
+    let http = client_from(2);
+    let (id, n) = draw(&http, &server).await;
+    let keys: Vec<String> = (0..4).map(|_| public_key(&n).to_string()).collect();
+    let replies = futures::future::join_all(keys.iter().enumerate().map(|(j, key)| {
+        let http = http.clone();
+        let server = &server;
+        async move { register(&http, server, &format!("P{j}"), id, key).await }
+    }))
+    .await;
+    let won = replies.iter().filter(|r| r.0 == StatusCode::OK).count();
+    assert_eq!(won, 1, "{replies:?}");
+    for reply in replies.iter().filter(|r| r.0 != StatusCode::OK) {
+        refused(
+            reply,
+            StatusCode::CONFLICT,
+            "conflict",
+            "already registered",
+        );
+    }
+    assert_eq!(list(&http, &server).await.len(), 1);
+    server.stop().await.unwrap();
+}
+
+// ------------------------------------------------------------------ pairing sockets
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens `/ws/identify/{role}?peggy_id=…` from 127.0.0.<last>.
+async fn socket(server: &TestServer, last: u8, role: &str, peggy_id: &str) -> Ws {
+    let tcp = TcpSocket::new_v4().unwrap();
+    tcp.bind((IpAddr::from([127, 0, 0, last]), 0).into())
+        .unwrap();
+    let stream = tcp.connect(server.addr).await.unwrap();
+    let url = format!(
+        "ws://{}/ws/identify/{role}?peggy_id={peggy_id}",
+        server.addr
+    );
+    let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
+        .await
+        .unwrap();
+    ws
+}
+
+/// The next text message (as sent), skipping pings.
+async fn next_text(ws: &mut Ws) -> String {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("no message within 10 s");
+        match msg {
+            Some(Ok(Message::Text(text))) => return text.to_string(),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+}
+
+/// The close frame that ends the socket (after any text messages, which are returned).
+async fn next_close(ws: &mut Ws) -> (CloseFrame, Vec<String>) {
+    let mut texts = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("no close within 10 s");
+        match msg {
+            Some(Ok(Message::Close(Some(frame)))) => return (frame, texts),
+            Some(Ok(Message::Text(text))) => texts.push(text.to_string()),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+/// Asserts the socket is refused: an `error` message with `code`, then a close saying `says`.
+async fn refused_socket(mut ws: Ws, code: &str, says: &str) {
+    let error: Value = serde_json::from_str(&next_text(&mut ws).await).unwrap();
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["code"], code, "{error}");
+    assert!(error["message"].as_str().unwrap().contains(says), "{error}");
+    let (frame, _) = next_close(&mut ws).await;
+    assert_eq!(u16::from(frame.code), 1008);
+    assert!(frame.reason.contains(says), "{frame:?}");
+}
+
+async fn send(ws: &mut Ws, kind: &str, body: impl serde::Serialize) -> String {
+    let mut value = serde_json::to_value(body).unwrap();
+    value["type"] = json!(kind);
+    let text = value.to_string();
+    ws.send(Message::text(text.clone())).await.unwrap();
+    text
+}
+
+/// Waits until the server has deleted the Peggy (her socket task ends asynchronously).
+async fn gone(server: &TestServer, peggy_id: &str, modulus_id: i64) {
+    for _ in 0..200 {
+        if server.state.store.peggy(peggy_id).await.unwrap().is_none() {
+            assert!(
+                server
+                    .state
+                    .store
+                    .modulus(modulus_id)
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(server.state.identify.is_empty(), "the run is still open");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the Peggy was not deleted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_victor_pairs_with_a_peggy_runs_a_round_and_a_second_victor_is_busy() {
+    let server = start(None).await;
+    let http = client_from(2);
+    let (modulus_id, n) = draw(&http, &server).await;
+    let secret = secret_key(&n);
+    let key = serde_json::to_string(secret.public_key()).unwrap();
+    let (status, body) = register(&http, &server, "Peggy", modulus_id, &key).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let peggy_id = body["peggy_id"].as_str().unwrap().to_owned();
+
+    // Bad ids and a Peggy who is not online are refused with a reason.
+    refused_socket(
+        socket(&server, 3, "victor", "nope").await,
+        "invalid_value",
+        "32 lowercase hex",
+    )
+    .await;
+    refused_socket(
+        socket(&server, 3, "victor", &"0".repeat(32)).await,
+        "not_found",
+        "no Peggy",
+    )
+    .await;
+    refused_socket(
+        socket(&server, 3, "victor", &peggy_id).await,
+        "not_found",
+        "not connected",
+    )
+    .await;
+    refused_socket(
+        socket(&server, 2, "peggy", &"0".repeat(32)).await,
+        "not_found",
+        "no Peggy",
+    )
+    .await;
+
+    let mut peggy = socket(&server, 2, "peggy", &peggy_id).await;
+    // Alone, her messages go nowhere (she is told so, and stays connected).
+    send(&mut peggy, "hello", json!({})).await;
+    let alone: Value = serde_json::from_str(&next_text(&mut peggy).await).unwrap();
+    assert_eq!(alone["code"], "conflict", "{alone}");
+    // One socket per Peggy.
+    refused_socket(
+        socket(&server, 2, "peggy", &peggy_id).await,
+        "conflict",
+        "already connected",
+    )
+    .await;
+
+    let mut victor = socket(&server, 3, "victor", &peggy_id).await;
+    let paired: Value = serde_json::from_str(&next_text(&mut victor).await).unwrap();
+    assert_eq!(paired["type"], "paired");
+    assert_eq!(
+        paired["peggy"],
+        json!({ "peggy_id": peggy_id, "name": "Peggy", "bits": BITS, "k": 20 })
+    );
+    let public: PublicKey = serde_json::from_value(paired["public_key"].clone()).unwrap();
+    assert_eq!(serde_json::to_string(&public).unwrap(), key);
+    let told: Value = serde_json::from_str(&next_text(&mut peggy).await).unwrap();
+    assert_eq!(told, json!({ "type": "paired" }));
+    assert_eq!(list(&http, &server).await[0]["busy"], true);
+
+    // A second Victor, from anywhere, is told she is busy; the run goes on.
+    refused_socket(
+        socket(&server, 4, "victor", &peggy_id).await,
+        "conflict",
+        "busy",
+    )
+    .await;
+    refused_socket(
+        socket(&server, 3, "victor", &peggy_id).await,
+        "conflict",
+        "busy",
+    )
+    .await;
+
+    // Two real FFS rounds through the relay; every message arrives exactly as sent.
+    let mut rng = zkrelay::rng::os_rng();
+    let prover = Prover::new(&secret);
+    let verifier = Verifier::new(public);
+    for _ in 0..2 {
+        let (pending, commitment) = prover.commit(&mut rng);
+        let sent = send(&mut peggy, "commit", &commitment).await;
+        let got = next_text(&mut victor).await;
+        assert_eq!(got, sent);
+        let commitment: Commitment = serde_json::from_str(&got).unwrap();
+        let (awaiting, challenge) = verifier.receive(&commitment).unwrap().challenge(&mut rng);
+        let sent = send(&mut victor, "challenge", &challenge).await;
+        let got = next_text(&mut peggy).await;
+        assert_eq!(got, sent);
+        let challenge: Challenge = serde_json::from_str(&got).unwrap();
+        let response = pending.respond(&challenge).unwrap();
+        let sent = send(&mut peggy, "response", &response).await;
+        let got = next_text(&mut victor).await;
+        assert_eq!(got, sent);
+        let response: Response = serde_json::from_str(&got).unwrap();
+        awaiting.verify(&response).unwrap();
+    }
+
+    // Victor leaves: Peggy's socket closes, and her rows and modulus are deleted.
+    victor.close(None).await.unwrap();
+    let (frame, _) = next_close(&mut peggy).await;
+    assert_eq!(u16::from(frame.code), 1000);
+    assert!(frame.reason.contains("other side left"), "{frame:?}");
+    gone(&server, &peggy_id, modulus_id).await;
+    assert!(list(&http, &server).await.is_empty());
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peggy_leaving_or_breaking_the_rules_ends_the_run() {
+    let server = start(None).await;
+    let http = client_from(2);
+    for (last_words, close_code, says) in [
+        (None, 1000, "other side left"),
+        (Some(Message::text("not json")), 1008, "JSON objects"),
+        (
+            Some(Message::text(r#"{"type":"paired"}"#)),
+            1008,
+            "only the server",
+        ),
+        (
+            Some(Message::binary(vec![1, 2, 3])),
+            1003,
+            "text messages only",
+        ),
+    ] {
+        let (modulus_id, n) = draw(&http, &server).await;
+        let key = public_key(&n).to_string();
+        let (_, body) = register(&http, &server, "Peggy", modulus_id, &key).await;
+        let peggy_id = body["peggy_id"].as_str().unwrap().to_owned();
+        let mut peggy = socket(&server, 2, "peggy", &peggy_id).await;
+        let mut victor = socket(&server, 3, "victor", &peggy_id).await;
+        next_text(&mut victor).await;
+        next_text(&mut peggy).await;
+        match last_words {
+            // Peggy simply leaves: Victor is told the other side left.
+            None => peggy.close(None).await.unwrap(),
+            // Peggy misbehaves: she is closed with the reason, and Victor's run ends.
+            Some(msg) => {
+                peggy.send(msg).await.unwrap();
+                let (frame, _) = next_close(&mut peggy).await;
+                assert_eq!(u16::from(frame.code), close_code, "{frame:?}");
+                assert!(frame.reason.contains(says), "{frame:?}");
+            }
+        }
+        let (frame, _) = next_close(&mut victor).await;
+        assert_eq!(u16::from(frame.code), 1000, "{frame:?}");
+        gone(&server, &peggy_id, modulus_id).await;
+    }
+    assert!(list(&http, &server).await.is_empty());
+
+    // A Peggy who connects and leaves without a Victor is deleted too.
+    let (modulus_id, n) = draw(&http, &server).await;
+    let (_, body) = register(
+        &http,
+        &server,
+        "Solo",
+        modulus_id,
+        &public_key(&n).to_string(),
+    )
+    .await;
+    let peggy_id = body["peggy_id"].as_str().unwrap().to_owned();
+    let mut peggy = socket(&server, 2, "peggy", &peggy_id).await;
+    peggy.close(None).await.unwrap();
+    gone(&server, &peggy_id, modulus_id).await;
+    server.stop().await.unwrap();
+}
