@@ -4,5 +4,6 @@
 //! the benchmarks all run the same code.
 
 pub mod ffs;
+pub mod identify;
 pub mod ping;
 pub mod relay;

@@ -73,6 +73,12 @@ impl BlumModulus {
         self.modulus.bits()
     }
 
+    /// Checks 0 < v < n (zero, values longer than |n| and values ≥ n are typed errors) without
+    /// the coprimality test, which costs a gcd.
+    pub fn check_range(&self, v: &BoxedUint) -> Result<(), Error> {
+        self.modulus.residue(v).map(|_| ())
+    }
+
     /// Whether |n| is below the 1024-bit floor (demo mode).
     pub fn is_demo(&self) -> bool {
         self.bits() < MIN_BITS

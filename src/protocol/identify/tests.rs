@@ -1,0 +1,476 @@
+use super::*;
+use crate::protocol::ffs::{BlumModulus, BoxedUint};
+use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+
+const BITS: u32 = 256;
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+fn key(rng: &mut ChaCha20Rng, k: usize) -> SecretKey {
+    let n = BlumModulus::generate_demo(rng, BITS).unwrap();
+    SecretKey::generate(rng, &n, k).unwrap()
+}
+
+/// Sends `message` from `from` through the referee (as the server does) and back out of JSON
+/// (as the other side reads it).
+fn relay(referee: &mut Referee, from: Party, message: &Message) -> Message {
+    let text = message.to_json();
+    referee.check(from, &text).unwrap();
+    Message::parse(&text, usize::MAX).unwrap()
+}
+
+struct Transcript {
+    peggy: Vec<PeggyEvent>,
+    victor: Vec<VictorEvent>,
+    referee_done: bool,
+}
+
+/// Runs Peggy (proving with `prover_key`) against Victor (checking `public`) through a referee;
+/// `manual` picks the bits of round i, else Victor draws them.
+fn run(
+    prover_key: &SecretKey,
+    public: &PublicKey,
+    rounds: u32,
+    manual: Option<&dyn Fn(u32, usize) -> Vec<bool>>,
+) -> Transcript {
+    let mut rng = rng(7);
+    let mut referee = Referee::new(public);
+    let mut peggy = PeggyRun::new(prover_key);
+    let (mut victor, start) = VictorRun::new(public.clone(), rounds).unwrap();
+    let mut peggy_events = Vec::new();
+    let mut victor_events = Vec::new();
+    let mut to_peggy = vec![relay(&mut referee, Party::Victor, &start)];
+    while !to_peggy.is_empty() {
+        let mut to_victor = Vec::new();
+        for message in to_peggy.drain(..) {
+            let step = peggy.handle(&mut rng, message).unwrap();
+            peggy_events.extend(step.events);
+            for m in step.send {
+                to_victor.push(relay(&mut referee, Party::Peggy, &m));
+            }
+        }
+        for message in to_victor {
+            let step = victor.handle(message).unwrap();
+            victor_events.extend(step.events);
+            for m in step.send {
+                to_peggy.push(relay(&mut referee, Party::Victor, &m));
+            }
+            if victor.awaiting_challenge() {
+                let (event, m) = match manual {
+                    Some(pick) => victor
+                        .challenge_with(pick(victor.round(), victor.k()))
+                        .unwrap(),
+                    None => victor.challenge(&mut rng).unwrap(),
+                };
+                victor_events.push(event);
+                to_peggy.push(relay(&mut referee, Party::Victor, &m));
+            }
+        }
+    }
+    Transcript {
+        peggy: peggy_events,
+        victor: victor_events,
+        referee_done: referee.is_done(),
+    }
+}
+
+fn verdict_of(t: &Transcript) -> ffs::Verdict {
+    match t.victor.last() {
+        Some(VictorEvent::Finished(v)) => *v,
+        other => panic!("no verdict: {other:?}"),
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn an_honest_peggy_is_accepted_and_both_sides_see_every_round() {
+    let key = key(&mut rng(1), 5);
+    let t = run(&key, key.public_key(), 4, None);
+    let verdict = verdict_of(&t);
+    assert!(verdict.accepted);
+    assert_eq!((verdict.rounds_passed, verdict.rounds), (4, 4));
+    assert!(t.referee_done);
+    // Victor: commit, challenge, check for each round, then the verdict.
+    assert_eq!(t.victor.len(), 4 * 3 + 1);
+    // Peggy: started, then per round committed, answered, checked; then finished.
+    assert_eq!(t.peggy.len(), 1 + 4 * 3 + 1);
+    assert_eq!(
+        t.peggy.last(),
+        Some(&PeggyEvent::Finished {
+            accepted: true,
+            rounds_passed: 4,
+            rounds: 4
+        })
+    );
+    // What Peggy committed is what Victor saw, round by round.
+    let peggy_x: Vec<_> = t
+        .peggy
+        .iter()
+        .filter_map(|e| match e {
+            PeggyEvent::Committed { x, .. } => Some(x.clone()),
+            _ => None,
+        })
+        .collect();
+    let victor_x: Vec<_> = t
+        .victor
+        .iter()
+        .filter_map(|e| match e {
+            VictorEvent::Committed { x, .. } => Some(x.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(peggy_x.len(), 4);
+    assert_eq!(peggy_x, victor_x);
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn manual_challenges_are_used_bit_for_bit() {
+    let key = key(&mut rng(2), 6);
+    let pick = |round: u32, k: usize| (0..k).map(|j| (j as u32 + round) % 3 == 0).collect();
+    let t = run(&key, key.public_key(), 3, Some(&pick));
+    assert!(verdict_of(&t).accepted);
+    let sent: Vec<_> = t
+        .peggy
+        .iter()
+        .filter_map(|e| match e {
+            PeggyEvent::Answered { round, e, .. } => Some((*round, e.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            (1, "001001".to_owned()),
+            (2, "010010".to_owned()),
+            (3, "100100".to_owned())
+        ]
+    );
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_peggy_without_the_secrets_is_rejected_at_the_first_wrong_round() {
+    let mut r = rng(3);
+    let n = BlumModulus::generate_demo(&mut r, BITS).unwrap();
+    let real = SecretKey::generate(&mut r, &n, 16).unwrap();
+    let impostor = SecretKey::generate(&mut r, &n, 16).unwrap();
+    // A challenge of all ones: a wrong secret always shows.
+    let ones = |_: u32, k: usize| vec![true; k];
+    let t = run(&impostor, real.public_key(), 5, Some(&ones));
+    let verdict = verdict_of(&t);
+    assert!(!verdict.accepted);
+    assert_eq!(verdict.rounds_passed, 0);
+    assert!(t.referee_done, "the rejecting verdict is acknowledged too");
+    assert!(t.peggy.contains(&PeggyEvent::Checked {
+        round: 1,
+        passed: false
+    }));
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn messages_have_one_json_form() {
+    let json = Message::Commit {
+        round: 3,
+        x: "ff".into(),
+    }
+    .to_json();
+    assert_eq!(json, r#"{"type":"commit","round":3,"x":"ff"}"#);
+    assert_eq!(Message::Ack.to_json(), r#"{"type":"ack"}"#);
+    for bad in [
+        r#"{"type":"commit","round":3}"#,
+        r#"{"type":"commit","round":3,"x":"ff","extra":1}"#,
+        r#"{"round":3,"x":"ff"}"#,
+        r#"{"type":"commit","round":-1,"x":"ff"}"#,
+        r#"[1,2]"#,
+        "not json",
+    ] {
+        let err = Message::parse(bad, MAX_CLIENT_MESSAGE_BYTES).unwrap_err();
+        assert!(
+            err.message().starts_with("malformed message"),
+            "{bad}: {err}"
+        );
+    }
+    let err = Message::parse(r#"{"type":"gossip"}"#, MAX_CLIENT_MESSAGE_BYTES).unwrap_err();
+    assert!(err.message().starts_with("unknown message type"), "{err}");
+    let big = format!(
+        r#"{{"type":"commit","round":1,"x":"{}"}}"#,
+        "f".repeat(20_000)
+    );
+    let err = Message::parse(&big, MAX_CLIENT_MESSAGE_BYTES).unwrap_err();
+    assert!(err.message().contains("larger than"), "{err}");
+}
+
+/// A referee after `start` and round 1's commitment x1 = 4 (k = 5).
+fn referee_in_round_one(public: &PublicKey) -> Referee {
+    let mut referee = Referee::new(public);
+    referee
+        .check(Party::Victor, r#"{"type":"start","rounds":2}"#)
+        .unwrap();
+    referee
+        .check(Party::Peggy, r#"{"type":"commit","round":1,"x":"4"}"#)
+        .unwrap();
+    referee
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_referee_refuses_forged_and_out_of_order_messages() {
+    let key = key(&mut rng(4), 5);
+    let public = key.public_key();
+    let n_hex = wire::encode(public.modulus().n());
+    let n_minus_one = wire::encode(&public.modulus().n().wrapping_sub(&BoxedUint::one()));
+    let refused = |setup: &dyn Fn(&mut Referee), from: Party, text: &str, says: &str| {
+        let mut referee = referee_in_round_one(public);
+        setup(&mut referee);
+        let err = referee.check(from, text).unwrap_err();
+        assert!(
+            err.message().contains(says),
+            "{text}: expected {says:?} in {err}"
+        );
+    };
+    let none = |_: &mut Referee| {};
+    let challenged = |r: &mut Referee| {
+        r.check(
+            Party::Victor,
+            r#"{"type":"challenge","round":1,"e":"10101"}"#,
+        )
+        .unwrap();
+    };
+    // y before e.
+    refused(
+        &none,
+        Party::Peggy,
+        r#"{"type":"response","round":1,"y":"5"}"#,
+        "expects Victor's challenge for round 1",
+    );
+    // A second commitment in the round.
+    refused(
+        &none,
+        Party::Peggy,
+        r#"{"type":"commit","round":1,"x":"5"}"#,
+        "expects Victor's challenge",
+    );
+    // The challenge from the wrong side, of the wrong length, of the wrong alphabet, wrong round.
+    refused(
+        &none,
+        Party::Peggy,
+        r#"{"type":"challenge","round":1,"e":"10101"}"#,
+        "Peggy sent \"challenge\"",
+    );
+    refused(
+        &none,
+        Party::Victor,
+        r#"{"type":"challenge","round":1,"e":"1010"}"#,
+        "has 4 bits; this key has k = 5",
+    );
+    refused(
+        &none,
+        Party::Victor,
+        r#"{"type":"challenge","round":1,"e":"10201"}"#,
+        "challenge of round 1 is invalid",
+    );
+    refused(
+        &none,
+        Party::Victor,
+        r#"{"type":"challenge","round":2,"e":"10101"}"#,
+        "for round 2 arrived during round 1",
+    );
+    // y = 0, y = n, y > n, y non-canonical.
+    for (y, says) in [
+        ("0", "must not be zero"),
+        (n_hex.as_str(), "less than the modulus"),
+        ("01", "canonical"),
+    ] {
+        refused(
+            &challenged,
+            Party::Peggy,
+            &format!(r#"{{"type":"response","round":1,"y":"{y}"}}"#),
+            says,
+        );
+    }
+    let too_long = format!("1{}", "0".repeat(BITS as usize / 4));
+    refused(
+        &challenged,
+        Party::Peggy,
+        &format!(r#"{{"type":"response","round":1,"y":"{too_long}"}}"#),
+        "y of round 1 is invalid",
+    );
+    // n − 1 is a fine y (the referee checks the range only).
+    let mut referee = referee_in_round_one(public);
+    challenged(&mut referee);
+    referee
+        .check(
+            Party::Peggy,
+            &format!(r#"{{"type":"response","round":1,"y":"{n_minus_one}"}}"#),
+        )
+        .unwrap();
+    // Server-only types, unknown types, oversize messages.
+    refused(
+        &none,
+        Party::Victor,
+        r#"{"type":"paired"}"#,
+        "only the server sends",
+    );
+    refused(
+        &none,
+        Party::Peggy,
+        r#"{"type":"error","code":"x","message":"fake"}"#,
+        "only the server sends",
+    );
+    refused(
+        &none,
+        Party::Victor,
+        r#"{"type":"hello"}"#,
+        "unknown message type",
+    );
+    refused(
+        &none,
+        Party::Victor,
+        &"x".repeat(MAX_CLIENT_MESSAGE_BYTES + 1),
+        "larger than",
+    );
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_referee_refuses_x_zero_a_repeated_x_and_a_lying_verdict() {
+    let key = key(&mut rng(5), 5);
+    let public = key.public_key();
+    let mut referee = Referee::new(public);
+    assert!(
+        referee
+            .check(Party::Victor, r#"{"type":"start","rounds":0}"#)
+            .unwrap_err()
+            .message()
+            .contains("0 rounds")
+    );
+    let mut referee = Referee::new(public);
+    referee
+        .check(Party::Victor, r#"{"type":"start","rounds":2}"#)
+        .unwrap();
+    assert!(
+        referee
+            .clone()
+            .check(Party::Peggy, r#"{"type":"commit","round":1,"x":"0"}"#)
+            .unwrap_err()
+            .message()
+            .contains("x of round 1")
+    );
+    let script = [
+        (Party::Peggy, r#"{"type":"commit","round":1,"x":"4"}"#),
+        (
+            Party::Victor,
+            r#"{"type":"challenge","round":1,"e":"00000"}"#,
+        ),
+        (Party::Peggy, r#"{"type":"response","round":1,"y":"2"}"#),
+        (
+            Party::Victor,
+            r#"{"type":"result","round":1,"passed":true}"#,
+        ),
+    ];
+    for (from, text) in script {
+        referee.check(from, text).unwrap();
+    }
+    let err = referee
+        .clone()
+        .check(Party::Peggy, r#"{"type":"commit","round":2,"x":"4"}"#)
+        .unwrap_err();
+    assert!(
+        err.message().contains("repeats an earlier commitment"),
+        "{err}"
+    );
+    for (from, text) in [
+        (Party::Peggy, r#"{"type":"commit","round":2,"x":"9"}"#),
+        (
+            Party::Victor,
+            r#"{"type":"challenge","round":2,"e":"00000"}"#,
+        ),
+        (Party::Peggy, r#"{"type":"response","round":2,"y":"3"}"#),
+        (
+            Party::Victor,
+            r#"{"type":"result","round":2,"passed":false}"#,
+        ),
+    ] {
+        referee.check(from, text).unwrap();
+    }
+    // One round of two failed: "accepted" would be a lie.
+    let err = referee
+        .clone()
+        .check(
+            Party::Victor,
+            r#"{"type":"verdict","accepted":true,"rounds_passed":2,"rounds":2}"#,
+        )
+        .unwrap_err();
+    assert!(err.message().contains("1 of 2 rounds passed"), "{err}");
+    assert_eq!(
+        referee.check(
+            Party::Victor,
+            r#"{"type":"verdict","accepted":false,"rounds_passed":1,"rounds":2}"#
+        ),
+        Ok(Progress::Continue)
+    );
+    assert!(!referee.is_done());
+    assert_eq!(
+        referee.check(Party::Peggy, r#"{"type":"ack"}"#),
+        Ok(Progress::Finished)
+    );
+    assert!(referee.is_done());
+    assert!(referee.check(Party::Peggy, r#"{"type":"ack"}"#).is_err());
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_state_machines_refuse_what_does_not_fit() {
+    let key = key(&mut rng(6), 5);
+    let mut r = rng(8);
+    let mut peggy = PeggyRun::new(&key);
+    // A challenge before any commitment.
+    assert!(
+        peggy
+            .handle(
+                &mut r,
+                Message::Challenge {
+                    round: 1,
+                    e: "10101".into()
+                }
+            )
+            .is_err()
+    );
+    let step = peggy.handle(&mut r, Message::Start { rounds: 3 }).unwrap();
+    assert_eq!(step.send.len(), 1);
+    // A challenge of the wrong length leaves no answer.
+    assert!(
+        peggy
+            .handle(
+                &mut r,
+                Message::Challenge {
+                    round: 1,
+                    e: "101".into()
+                }
+            )
+            .is_err()
+    );
+    let (mut victor, _) = VictorRun::new(key.public_key().clone(), 3).unwrap();
+    assert!(victor.challenge(&mut r).is_err(), "no commitment yet");
+    assert!(
+        victor
+            .handle(Message::Response {
+                round: 1,
+                y: "5".into()
+            })
+            .is_err(),
+        "a response before the challenge"
+    );
+    victor
+        .handle(Message::Commit {
+            round: 1,
+            x: "4".into(),
+        })
+        .unwrap();
+    assert!(victor.challenge_with(vec![true; 4]).is_err(), "k = 5");
+    assert!(VictorRun::new(key.public_key().clone(), 0).is_err());
+}
