@@ -1,6 +1,7 @@
 //! The `zkrelay` command line: `serve` (the default) runs the web app and relay; `send` and
-//! `receive` are the Relay's participants.
+//! `receive` are the Relay's participants; `peggy` and `victor` are Identify's.
 
+pub mod identify;
 pub mod transfer;
 
 use crate::server::{self, AppState, Config};
@@ -28,6 +29,37 @@ enum Command {
     Send(SendArgs),
     /// Receive what a sender sends; asks for the code (or reads ZKRELAY_CODE).
     Receive(ReceiveArgs),
+    /// Register as a new Peggy and prove your identity to the Victor who picks you.
+    Peggy(PeggyArgs),
+    /// Identify a waiting Peggy by name; exits 0 only if she is accepted.
+    Victor(VictorArgs),
+}
+
+#[derive(Debug, Args)]
+struct PeggyArgs {
+    #[command(flatten)]
+    relay: RelayArgs,
+    /// The name Victors see in the list (1–40 characters).
+    #[arg(long)]
+    name: String,
+    /// Number of secrets k (1–64); soundness per round is 2^-k.
+    #[arg(long, short, default_value_t = crate::protocol::ffs::DEFAULT_K)]
+    k: usize,
+}
+
+#[derive(Debug, Args)]
+struct VictorArgs {
+    #[command(flatten)]
+    relay: RelayArgs,
+    /// The name of the Peggy to identify.
+    #[arg(long)]
+    peggy: String,
+    /// Rounds t [default: the smallest t with k·t ≥ 40].
+    #[arg(long, short = 't')]
+    rounds: Option<u32>,
+    /// Seconds to wait for a free Peggy of that name to appear.
+    #[arg(long, default_value_t = 30)]
+    wait: u64,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +121,8 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Send(args) => runtime.block_on(send(args)),
         Command::Receive(args) => runtime.block_on(receive(args)),
+        Command::Peggy(args) => runtime.block_on(peggy(args)),
+        Command::Victor(args) => runtime.block_on(victor(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -186,6 +220,42 @@ async fn receive(args: ReceiveArgs) -> Result<(), String> {
         (None, None) => eprintln!("received {} bytes", done.bytes),
     }
     Ok(())
+}
+
+fn print_seen(seen: identify::Seen) {
+    if let Some(line) = identify::describe(&seen) {
+        eprintln!("{line}");
+    }
+}
+
+fn verdict_result(outcome: identify::Outcome) -> Result<(), String> {
+    if outcome.accepted {
+        println!("accepted");
+        Ok(())
+    } else {
+        println!("rejected");
+        Err(format!(
+            "Victor rejected after {} of {} rounds",
+            outcome.rounds_passed, outcome.rounds
+        ))
+    }
+}
+
+async fn peggy(args: PeggyArgs) -> Result<(), String> {
+    let outcome = identify::peggy(&endpoint(&args.relay), &args.name, args.k, print_seen).await?;
+    verdict_result(outcome)
+}
+
+async fn victor(args: VictorArgs) -> Result<(), String> {
+    let endpoint = endpoint(&args.relay);
+    let wait = std::time::Duration::from_secs(args.wait);
+    let peggy = identify::find_peggy(&endpoint, &args.peggy, wait).await?;
+    let k = usize::try_from(peggy.k).unwrap_or(crate::protocol::ffs::DEFAULT_K);
+    let rounds = args
+        .rounds
+        .unwrap_or_else(|| crate::protocol::ffs::default_rounds(k));
+    let outcome = identify::victor(&endpoint, &peggy.peggy_id, rounds, print_seen).await?;
+    verdict_result(outcome)
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

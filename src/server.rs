@@ -36,7 +36,7 @@ pub async fn run(
         state.identify.spawn_sweeper(Duration::from_secs(1)),
         identify::spawn_janitor(
             state.clone(),
-            Duration::from_secs(state.config.relay.channel_ttl_secs),
+            Duration::from_secs(state.config.identify.idle_timeout_secs.saturating_mul(2)),
             Duration::from_secs(60),
         ),
     ];

@@ -68,13 +68,14 @@ pub struct Delivered {
 
 type Result<T> = std::result::Result<T, String>;
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
+/// An HTTP client for one server, connecting from the endpoint's address.
+pub(super) struct Api {
+    pub(super) http: reqwest::Client,
+    pub(super) base: String,
 }
 
 impl Api {
-    fn new(endpoint: &Endpoint) -> Result<Self> {
+    pub(super) fn new(endpoint: &Endpoint) -> Result<Self> {
         let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(POLL_SECS + 15));
         if let Some(ip) = endpoint.bind {
             builder = builder.local_address(ip);

@@ -18,6 +18,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub blum: BlumConfig,
     pub relay: RelayConfig,
+    pub identify: IdentifyConfig,
     pub ffs: FfsConfig,
 }
 
@@ -51,6 +52,15 @@ pub struct RelayConfig {
     pub idle_timeout_secs: u64,
     pub max_frame_bytes: usize,
     pub channels_per_ip_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifyConfig {
+    pub idle_timeout_secs: u64,
+    pub run_ttl_secs: u64,
+    pub max_runs: usize,
+    pub runs_per_ip_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +138,14 @@ impl Config {
         check(
             self.relay.idle_timeout_secs >= 1,
             "[relay] idle_timeout_secs must be at least 1",
+        )?;
+        check(
+            self.identify.idle_timeout_secs >= 1,
+            "[identify] idle_timeout_secs must be at least 1",
+        )?;
+        check(
+            self.identify.run_ttl_secs >= 1,
+            "[identify] run_ttl_secs must be at least 1",
         )?;
         check(
             self.relay.channel_ttl_secs >= 1,

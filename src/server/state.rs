@@ -53,9 +53,14 @@ impl AppState {
             opens_per_ip_per_minute: config.relay.channels_per_ip_per_minute,
             max_channels: config.relay.max_channels,
         };
+        let runs = Limits {
+            ttl: Duration::from_secs(config.identify.run_ttl_secs),
+            opens_per_ip_per_minute: config.identify.runs_per_ip_per_minute,
+            max_channels: config.identify.max_runs,
+        };
         Ok(Self {
             relay: Channels::new(limits),
-            identify: Channels::new(limits),
+            identify: Channels::new(runs),
             data_port: Arc::new(AtomicU16::new(0)),
             leptos_options,
             blum_pool,

@@ -1,0 +1,389 @@
+//! `zkrelay peggy` and `zkrelay victor`: Identify's CLI participants (docs/PROTOCOL.md).
+//!
+//! They drive the same pure state machines as the browser pages
+//! ([`crate::protocol::identify`]) over the server functions and the run's WebSocket. They are
+//! library functions so tests and benchmarks run them in-process against a real server.
+
+use super::transfer::{Api, Endpoint};
+use crate::{
+    api::{DrawnModulus, PeggySummary, Registered},
+    protocol::{
+        ffs::{self, BlumModulus, SecretKey, wire},
+        identify::{Message as Wire, PeggyEvent, PeggyRun, VictorEvent, VictorRun},
+    },
+    rng::os_rng,
+};
+use futures::{SinkExt, StreamExt};
+use serde::de::DeserializeOwned;
+use std::{
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::{
+    WebSocketStream,
+    tungstenite::{Message, protocol::WebSocketConfig},
+};
+
+type Result<T> = std::result::Result<T, String>;
+type Socket = WebSocketStream<TcpStream>;
+
+/// Largest message the CLI reads (Victor's `paired` carries a key of up to 64 × 4096 bits).
+const MAX_MESSAGE: usize = 256 * 1024;
+
+/// What one side saw, for the caller to print.
+#[derive(Debug, Clone)]
+pub enum Seen {
+    /// Peggy registered and waits for a Victor.
+    Waiting {
+        peggy_id: String,
+        bits: u32,
+        k: u32,
+    },
+    /// A Victor joined (Peggy) or Victor joined this Peggy.
+    Paired {
+        name: String,
+        bits: u32,
+        k: u32,
+    },
+    Peggy(PeggyEvent),
+    Victor(VictorEvent),
+}
+
+/// The outcome of a run as one side saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub accepted: bool,
+    pub rounds_passed: u32,
+    pub rounds: u32,
+}
+
+async fn server_fn<T: DeserializeOwned>(api: &Api, name: &str, args: &[(&str, &str)]) -> Result<T> {
+    let res = api
+        .http
+        .post(format!("{}/api/{name}", api.base))
+        .form(args)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach the server: {e}"))?;
+    let status = res.status();
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| format!("cannot read the server's reply: {e}"))?;
+    if !status.is_success() {
+        let message = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "no message".to_owned());
+        return Err(format!("the server refused {name}: {message} ({status})"));
+    }
+    serde_json::from_slice(&body)
+        .map_err(|e| format!("the server's {name} reply is unreadable: {e}"))
+}
+
+/// Opens the run's WebSocket at `path` (with its query), from the endpoint's address.
+async fn connect(endpoint: &Endpoint, path: &str) -> Result<Socket> {
+    let base = endpoint.server.trim_end_matches('/');
+    let authority = base
+        .strip_prefix("http://")
+        .ok_or("the server URL must start with http://")?;
+    let addr: SocketAddr = match authority.parse() {
+        Ok(addr) => addr,
+        Err(_) => tokio::net::lookup_host(authority)
+            .await
+            .map_err(|e| format!("cannot resolve {authority}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{authority} has no address"))?,
+    };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(|e| format!("cannot make a socket: {e}"))?;
+    if let Some(ip) = endpoint.bind {
+        socket
+            .bind(SocketAddr::new(ip, 0))
+            .map_err(|e| format!("cannot bind {ip}: {e}"))?;
+    }
+    let tcp = socket
+        .connect(addr)
+        .await
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let url = format!("ws://{authority}{path}");
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
+        .await
+        .map_err(|e| format!("the server refused the WebSocket: {e}"))?;
+    Ok(ws)
+}
+
+/// The next protocol message, answering pings on the way; `Err` when the run ended.
+async fn next(ws: &mut Socket) -> Result<Wire> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(text))) => {
+                let message = Wire::parse(text.as_str(), MAX_MESSAGE)
+                    .map_err(|e| format!("the server sent something unreadable: {e}"))?;
+                return match message {
+                    Wire::Error { message, .. } => Err(message),
+                    other => Ok(other),
+                };
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return Err(frame.map_or_else(
+                    || "the server closed the run".to_owned(),
+                    |f| format!("the run ended: {}", f.reason),
+                ));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(format!("the connection failed: {e}")),
+            None => return Err("the server closed the connection".to_owned()),
+        }
+    }
+}
+
+async fn send(ws: &mut Socket, message: &Wire) -> Result<()> {
+    ws.send(Message::Text(message.to_json().into()))
+        .await
+        .map_err(|e| format!("cannot send {}: {e}", message.kind()))
+}
+
+/// Waits for the server's close after the run finished (answering pings meanwhile).
+async fn finish(mut ws: Socket) {
+    let wait = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(message)) = ws.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    });
+    let _ = wait.await;
+}
+
+/// Registers as a new Peggy named `name` with k secrets, waits for a Victor and proves her
+/// identity in as many rounds as he asks. Returns the verdict he sent.
+pub async fn peggy(
+    endpoint: &Endpoint,
+    name: &str,
+    k: usize,
+    mut report: impl FnMut(Seen),
+) -> Result<Outcome> {
+    let api = Api::new(endpoint)?;
+    let drawn: DrawnModulus = server_fn(&api, "draw_modulus", &[]).await?;
+    let n = wire::decode(&drawn.n, ffs::MAX_BITS)
+        .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
+    let modulus = BlumModulus::from_stored(&n)
+        .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
+    let mut rng = os_rng();
+    let key =
+        SecretKey::generate(&mut rng, &modulus, k).map_err(|e| format!("cannot make keys: {e}"))?;
+    let public_key = serde_json::to_string(key.public_key())
+        .map_err(|e| format!("cannot encode the public key: {e}"))?;
+    let modulus_id = drawn.modulus_id.to_string();
+    let registered: Registered = server_fn(
+        &api,
+        "register_peggy",
+        &[
+            ("name", name),
+            ("modulus_id", &modulus_id),
+            ("public_key", &public_key),
+        ],
+    )
+    .await?;
+    let mut ws = connect(
+        endpoint,
+        &format!("/ws/identify/peggy?peggy_id={}", registered.peggy_id),
+    )
+    .await?;
+    report(Seen::Waiting {
+        peggy_id: registered.peggy_id.clone(),
+        bits: registered.bits,
+        k: registered.k,
+    });
+    let mut run = PeggyRun::new(&key);
+    loop {
+        let message = next(&mut ws).await?;
+        if matches!(message, Wire::Paired { .. }) {
+            report(Seen::Paired {
+                name: registered.name.clone(),
+                bits: registered.bits,
+                k: registered.k,
+            });
+        }
+        let step = run.handle(&mut rng, message).map_err(|e| e.to_string())?;
+        let mut outcome = None;
+        for event in step.events {
+            if let PeggyEvent::Finished {
+                accepted,
+                rounds_passed,
+                rounds,
+            } = event
+            {
+                outcome = Some(Outcome {
+                    accepted,
+                    rounds_passed,
+                    rounds,
+                });
+            }
+            report(Seen::Peggy(event));
+        }
+        for message in &step.send {
+            send(&mut ws, message).await?;
+        }
+        if let Some(outcome) = outcome {
+            finish(ws).await;
+            return Ok(outcome);
+        }
+    }
+}
+
+/// Finds the waiting Peggy named `name` (waiting up to `wait` for her to appear).
+pub async fn find_peggy(endpoint: &Endpoint, name: &str, wait: Duration) -> Result<PeggySummary> {
+    let api = Api::new(endpoint)?;
+    let started = Instant::now();
+    loop {
+        let peggys: Vec<PeggySummary> = server_fn(&api, "list_peggys", &[]).await?;
+        let named: Vec<_> = peggys.into_iter().filter(|p| p.name == name).collect();
+        if let Some(free) = named.iter().find(|p| !p.busy) {
+            return Ok(free.clone());
+        }
+        if started.elapsed() >= wait {
+            return Err(if named.is_empty() {
+                format!("no Peggy named {name:?} is registered")
+            } else {
+                format!("every Peggy named {name:?} is busy with another Victor")
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Identifies the Peggy with id `peggy_id` in `rounds` rounds of random challenges.
+pub async fn victor(
+    endpoint: &Endpoint,
+    peggy_id: &str,
+    rounds: u32,
+    mut report: impl FnMut(Seen),
+) -> Result<Outcome> {
+    let mut ws = connect(
+        endpoint,
+        &format!("/ws/identify/victor?peggy_id={peggy_id}"),
+    )
+    .await?;
+    let (card, public_key) = match next(&mut ws).await? {
+        Wire::Paired {
+            peggy: Some(card),
+            public_key: Some(key),
+        } => (card, key),
+        other => {
+            return Err(format!(
+                "expected \"paired\" first, got \"{}\"",
+                other.kind()
+            ));
+        }
+    };
+    report(Seen::Paired {
+        name: card.name.clone(),
+        bits: card.bits,
+        k: card.k,
+    });
+    let (mut run, start) = VictorRun::new(public_key, rounds).map_err(|e| e.to_string())?;
+    send(&mut ws, &start).await?;
+    let mut rng = os_rng();
+    loop {
+        let message = next(&mut ws).await?;
+        let acked = matches!(message, Wire::Ack);
+        let step = run.handle(message).map_err(|e| e.to_string())?;
+        for event in step.events {
+            report(Seen::Victor(event));
+        }
+        for message in &step.send {
+            send(&mut ws, message).await?;
+        }
+        if run.awaiting_challenge() {
+            let (event, message) = run.challenge(&mut rng).map_err(|e| e.to_string())?;
+            report(Seen::Victor(event));
+            send(&mut ws, &message).await?;
+        }
+        if acked {
+            let verdict = run
+                .verdict()
+                .ok_or("Peggy acknowledged before the verdict")?;
+            finish(ws).await;
+            return Ok(Outcome {
+                accepted: verdict.accepted,
+                rounds_passed: verdict.rounds_passed,
+                rounds: verdict.rounds,
+            });
+        }
+    }
+}
+
+/// A short form of a long hex number for a terminal line.
+pub fn abbreviate(hex: &str) -> String {
+    if hex.len() <= 20 {
+        hex.to_owned()
+    } else {
+        format!(
+            "{}…{} ({} bits)",
+            &hex[..8],
+            &hex[hex.len() - 8..],
+            hex.len() * 4
+        )
+    }
+}
+
+/// One terminal line for what a side saw (`None`: nothing worth a line).
+pub fn describe(seen: &Seen) -> Option<String> {
+    Some(match seen {
+        Seen::Waiting { peggy_id, bits, k } => {
+            format!("registered (id {peggy_id}, |n| = {bits}, k = {k}); waiting for a Victor")
+        }
+        Seen::Paired { name, bits, k } => format!("paired: Peggy {name:?}, |n| = {bits}, k = {k}"),
+        Seen::Peggy(PeggyEvent::Started { rounds }) => format!("Victor asks for {rounds} rounds"),
+        Seen::Peggy(PeggyEvent::Committed { round, x }) => {
+            format!("round {round}: commit x = {}", abbreviate(x))
+        }
+        Seen::Peggy(PeggyEvent::Answered { round, e, y }) => {
+            format!(
+                "round {round}: challenge e = {e}, answer y = {}",
+                abbreviate(y)
+            )
+        }
+        Seen::Peggy(PeggyEvent::Checked { round, passed }) => {
+            format!(
+                "round {round}: {}",
+                if *passed { "passed" } else { "FAILED" }
+            )
+        }
+        Seen::Peggy(PeggyEvent::Finished {
+            accepted,
+            rounds_passed,
+            rounds,
+        }) => format!(
+            "verdict: {} ({rounds_passed}/{rounds} rounds)",
+            if *accepted { "accepted" } else { "rejected" }
+        ),
+        Seen::Victor(VictorEvent::Committed { round, x }) => {
+            format!("round {round}: x = {}", abbreviate(x))
+        }
+        Seen::Victor(VictorEvent::Challenged { round, e }) => format!("round {round}: e = {e}"),
+        Seen::Victor(VictorEvent::Checked { round, y, passed }) => format!(
+            "round {round}: y = {}, check {}",
+            abbreviate(y),
+            if *passed { "passed" } else { "FAILED" }
+        ),
+        Seen::Victor(VictorEvent::Finished(v)) => format!(
+            "verdict: {} ({}/{} rounds; soundness error 2^-{})",
+            if v.accepted { "accepted" } else { "rejected" },
+            v.rounds_passed,
+            v.rounds,
+            v.soundness_bits()
+        ),
+    })
+}
