@@ -9,6 +9,8 @@ import * as path from 'path';
 const root = path.resolve(__dirname, '..');
 const port = Number(process.env.E2E_PORT ?? 3197);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkrelay-e2e-'));
+// The tests read the server's database to check what it erased.
+process.env.E2E_DB = path.join(dataDir, 'e2e.db');
 
 export default defineConfig({
   testDir: './tests',
@@ -39,6 +41,7 @@ export default defineConfig({
       ZKRELAY_SERVER_SITE_ROOT: path.join(root, 'target/site'),
       ZKRELAY_RELAY_DATA_LISTEN: '127.0.0.1:0',
       DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
+      ZKRELAY_IDENTIFY_IDLE_TIMEOUT_SECS: '10',
       ZKRELAY_BLUM_POOL_SIZE: process.env.E2E_POOL_SIZE ?? '4',
       RUST_LOG: 'zkrelay=info',
     },

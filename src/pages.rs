@@ -1,11 +1,11 @@
 //! One page per route.
 
 mod home;
+mod identify;
 mod not_found;
-mod roles;
 mod transfer;
 
 pub use home::HomePage;
+pub use identify::{PeggyPage, VictorPage};
 pub use not_found::NotFound;
-pub use roles::{PeggyPage, VictorPage};
 pub use transfer::{ReceivePage, SendPage};

@@ -156,6 +156,12 @@ impl ProtocolError {
     }
 }
 
+impl From<String> for ProtocolError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
 impl fmt::Display for ProtocolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

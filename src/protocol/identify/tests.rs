@@ -129,7 +129,11 @@ fn an_honest_peggy_is_accepted_and_both_sides_see_every_round() {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn manual_challenges_are_used_bit_for_bit() {
     let key = key(&mut rng(2), 6);
-    let pick = |round: u32, k: usize| (0..k).map(|j| (j as u32 + round).is_multiple_of(3)).collect();
+    let pick = |round: u32, k: usize| {
+        (0..k)
+            .map(|j| (j as u32 + round).is_multiple_of(3))
+            .collect()
+    };
     let t = run(&key, key.public_key(), 3, Some(&pick));
     assert!(verdict_of(&t).accepted);
     let sent: Vec<_> = t

@@ -1,0 +1,124 @@
+// Identify in two browsers: a Peggy and a Victor (two contexts, two people) run Feige–Fiat–Shamir
+// live; afterwards the Peggy is gone from the list and from the database.
+import { test, expect, Browser, Page } from '@playwright/test';
+import { execFileSync } from 'child_process';
+
+/** Rows of the server's peggys table with this name (python's sqlite3 reads the WAL database). */
+function peggyRows(name: string): number {
+  const db = process.env.E2E_DB!;
+  const out = execFileSync('python3', ['-c',
+    'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); ' +
+    'print(c.execute("select count(*) from peggys where name = ?", (sys.argv[2],)).fetchone()[0])',
+    db, name]);
+  return Number(out.toString().trim());
+}
+
+function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  return errors;
+}
+
+async function open(browser: Browser, path: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(path);
+  await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  return page;
+}
+
+/** Peggy registers with `k` secrets and waits; Victor sees her in the list as free. */
+async function peggyWaits(browser: Browser, name: string, k: number) {
+  const peggy = await open(browser, '/peggy');
+  const victor = await open(browser, '/victor');
+  await peggy.fill('#peggy-name', name);
+  await peggy.fill('#peggy-k', String(k));
+  await peggy.click('#peggy-register');
+  await expect(peggy.locator('#peggy-status')).toHaveText('Waiting for a Victor…');
+  await expect(peggy.locator('#peggy-keys')).toContainText(`|n| = 2048 bits, k = ${k}`);
+  const row = victor.locator(`#victor-peggys tr.peggy[data-name="${name}"]`);
+  await expect(row).toContainText('free');
+  await expect(row).toContainText('2048');
+  expect(peggyRows(name)).toBe(1);
+  return { peggy, victor, row };
+}
+
+test('Peggy and Victor complete 10 rounds with k = 20 at |n| = 2048; then she is erased', async ({ browser }) => {
+  const name = 'Peggy Ten';
+  const { peggy, victor, row } = await peggyWaits(browser, name, 20);
+  const errors = [...collectErrors(peggy), ...collectErrors(victor)];
+  await victor.fill('#victor-rounds', '10');
+  await victor.selectOption('#victor-mode', 'fast');
+  await row.locator('button.pick').click();
+
+  await expect(victor.locator('#victor-verdict')).toContainText('Accepted: 10 of 10 rounds passed');
+  await expect(victor.locator('#victor-verdict')).toContainText('2^-200');
+  await expect(peggy.locator('#peggy-verdict')).toHaveText('Victor accepted you: 10 of 10 rounds passed.');
+  // Both pages show every round: x, e (20 bits), y and a passing check.
+  for (const [page, table] of [[victor, '#victor-log'], [peggy, '#peggy-rounds']] as const) {
+    const rounds = page.locator(`${table} tbody tr.round`);
+    await expect(rounds).toHaveCount(10);
+    for (let i = 0; i < 10; i++) {
+      const cells = rounds.nth(i).locator('td');
+      await expect(cells.nth(0)).toHaveText(String(i + 1));
+      await expect(cells.nth(1)).toHaveText(/^[0-9a-f]{8}…[0-9a-f]{8}$/);
+      await expect(cells.nth(2)).toHaveText(/^[01]{20}$/);
+      await expect(cells.nth(3)).toHaveText(/^[0-9a-f]{8}…[0-9a-f]{8}$/);
+      await expect(cells.nth(4)).toHaveText('✓ pass');
+      await expect(cells.nth(5)).toHaveText(`2^-${20 * (i + 1)}`);
+    }
+  }
+  // The same x went from Peggy to Victor.
+  const px = await peggy.locator('#peggy-rounds tbody tr.round td:nth-child(2)').first().getAttribute('title');
+  const vx = await victor.locator('#victor-log tbody tr.round td:nth-child(2)').first().getAttribute('title');
+  expect(px).toBe(vx);
+  expect(px!.length).toBeGreaterThan(500);
+
+  // Both pages return to their start with a clear message; the Peggy is gone everywhere.
+  await expect(peggy.locator('#peggy-notice')).toContainText('erased from the server');
+  await expect(peggy.locator('#peggy-register')).toBeEnabled();
+  await expect(victor.locator('#victor-notice')).toContainText('the server erased this Peggy');
+  await expect(victor.locator(`#victor-peggys tr.peggy[data-name="${name}"]`)).toHaveCount(0);
+  expect(peggyRows(name)).toBe(0);
+  expect(errors).toEqual([]);
+});
+
+test('manual challenges: Victor sets the bits of each round himself', async ({ browser }) => {
+  const name = 'Peggy Manual';
+  const { peggy, victor, row } = await peggyWaits(browser, name, 4);
+  await victor.fill('#victor-rounds', '2');
+  await victor.selectOption('#victor-mode', 'manual');
+  await row.locator('button.pick').click();
+  for (const [round, bits] of [[1, '1010'], [2, '0111']] as const) {
+    const manual = victor.locator('#victor-manual');
+    await expect(manual).toContainText(`Round ${round}`);
+    // Start from 0000 and flip the chosen bits by clicking them.
+    for (let j = 0; j < 4; j++) {
+      if (bits[j] === '1') await manual.locator(`button.bit[data-bit="${j}"]`).click();
+    }
+    await expect(victor.locator('#victor-bits')).toHaveValue(bits);
+    await victor.click('#victor-send-challenge');
+    // Peggy answered exactly that challenge.
+    await expect(peggy.locator(`#peggy-rounds tr.round[data-round="${round}"] td`).nth(2)).toHaveText(bits);
+    await expect(victor.locator(`#victor-log tr.round[data-round="${round}"] td`).nth(4)).toHaveText('✓ pass');
+  }
+  await expect(victor.locator('#victor-verdict')).toContainText('Accepted: 2 of 2 rounds passed');
+  await expect(peggy.locator('#peggy-verdict')).toContainText('Victor accepted you');
+  await expect.poll(() => peggyRows(name)).toBe(0);
+});
+
+test('Peggy closing her tab mid-run resets Victor and erases her', async ({ browser }) => {
+  const name = 'Peggy Leaves';
+  const { peggy, victor, row } = await peggyWaits(browser, name, 20);
+  await victor.fill('#victor-rounds', '5');
+  await victor.selectOption('#victor-mode', 'step');
+  await row.locator('button.pick').click();
+  // Step mode: one round per click.
+  await victor.click('#victor-next');
+  await expect(victor.locator('#victor-log tr.round[data-round="1"] td').nth(4)).toHaveText('✓ pass');
+  await expect(victor.locator('#victor-next')).toContainText('Challenge round 2');
+  await peggy.close();
+  await expect(victor.locator('#victor-notice')).toContainText('Peggy left the run');
+  await expect(victor.locator('#victor-next')).toHaveCount(0);
+  await expect(victor.locator(`#victor-peggys tr.peggy[data-name="${name}"]`)).toHaveCount(0);
+  await expect.poll(() => peggyRows(name)).toBe(0);
+});

@@ -1,0 +1,523 @@
+//! `/peggy` and `/victor`: Feige–Fiat–Shamir identification, live in two browsers.
+//!
+//! Rendered on the server; the keys, the rounds and the sockets live in the hydrated page
+//! (`crate::client::identify`). Both pages show every round as it happens — x, e, y, the check
+//! and the soundness so far — and return to their start when the run ends, keeping the last
+//! run on screen.
+
+use crate::api::PeggySummary;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// One round as a page shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct RoundRow {
+    round: u32,
+    x: String,
+    e: String,
+    y: String,
+    passed: Option<bool>,
+}
+
+/// A big number shortened for a table cell (the full value is in the cell's title).
+fn short(hex: &str) -> String {
+    if hex.len() <= 18 {
+        hex.to_owned()
+    } else {
+        format!("{}…{}", &hex[..8], &hex[hex.len() - 8..])
+    }
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn update_row(rows: RwSignal<Vec<RoundRow>>, round: u32, change: impl FnOnce(&mut RoundRow)) {
+    rows.update(|rows| {
+        if let Some(row) = rows.iter_mut().find(|r| r.round == round) {
+            change(row);
+        } else {
+            let mut row = RoundRow {
+                round,
+                ..RoundRow::default()
+            };
+            change(&mut row);
+            rows.push(row);
+        }
+    });
+}
+
+/// The rounds of a run: x, e, y, the check, and the soundness error after each passed round.
+#[component]
+fn RoundsTable(id: &'static str, rows: RwSignal<Vec<RoundRow>>, k: Signal<u32>) -> impl IntoView {
+    view! {
+        <table id=id class="rounds">
+            <thead>
+                <tr>
+                    <th>"round"</th>
+                    <th>"x = ±r² mod n"</th>
+                    <th>"e"</th>
+                    <th>"y = r·∏ sⱼ^eⱼ mod n"</th>
+                    <th>"y²·∏ Iⱼ^eⱼ ≡ ±x ?"</th>
+                    <th>"chance of a bluff"</th>
+                </tr>
+            </thead>
+            <tbody>
+                <For each=move || rows.get() key=|row| row.clone() children=move |row| {
+                    let check = match row.passed {
+                        Some(true) => ("pass", "✓ pass"),
+                        Some(false) => ("fail", "✗ fail"),
+                        None => ("", "…"),
+                    };
+                    let soundness = match row.passed {
+                        Some(true) => format!("2^-{}", k.get_untracked() * row.round),
+                        _ => String::new(),
+                    };
+                    view! {
+                        <tr class="round" data-round=row.round>
+                            <td>{row.round}</td>
+                            <td class="mono" title=row.x.clone()>{short(&row.x)}</td>
+                            <td class="mono bits">{row.e.clone()}</td>
+                            <td class="mono" title=row.y.clone()>{short(&row.y)}</td>
+                            <td class=check.0>{check.1}</td>
+                            <td class="mono">{soundness}</td>
+                        </tr>
+                    }
+                } />
+            </tbody>
+        </table>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+type PeggySocket = crate::client::Socket;
+#[cfg(not(feature = "hydrate"))]
+type PeggySocket = ();
+
+/// Where Peggy's page stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum PeggyPhase {
+    Start,
+    Preparing,
+    Waiting,
+    Running,
+}
+
+#[component]
+pub fn PeggyPage() -> impl IntoView {
+    let (name, set_name) = signal(String::new());
+    let (k, set_k) = signal(crate::protocol::ffs::DEFAULT_K as u32);
+    let phase = RwSignal::new(PeggyPhase::Start);
+    let status = RwSignal::new(String::new());
+    let notice = RwSignal::new(String::new());
+    let keys_info = RwSignal::new(None::<String>);
+    let verdict = RwSignal::new(None::<(bool, String)>);
+    let rows = RwSignal::new(Vec::<RoundRow>::new());
+    let run_k = RwSignal::new(0u32);
+    let session = StoredValue::new_local(None::<PeggySocket>);
+    let register = move |_| {
+        phase.set(PeggyPhase::Preparing);
+        notice.set(String::new());
+        verdict.set(None);
+        rows.set(Vec::new());
+        status.set("drawing a Blum integer and making your keys…".into());
+        #[cfg(feature = "hydrate")]
+        {
+            use crate::client::identify::{self, Update};
+            use crate::protocol::identify::PeggyEvent;
+            let name = name.get_untracked();
+            let k_value = k.get_untracked();
+            leptos::task::spawn_local(async move {
+                let reset = move |message: String| {
+                    session.set_value(None);
+                    phase.set(PeggyPhase::Start);
+                    status.set(String::new());
+                    notice.set(message);
+                };
+                let keys = match identify::register(&name, k_value as usize).await {
+                    Ok(keys) => keys,
+                    Err(e) => return reset(format!("Could not register: {e}")),
+                };
+                run_k.set(keys.registered.k);
+                keys_info.set(Some(format!(
+                    "“{}”: |n| = {} bits, k = {}, keys made here in {:.1} ms; your {} secrets stay in this page.",
+                    keys.registered.name, keys.registered.bits, keys.registered.k, keys.keygen_ms, keys.registered.k
+                )));
+                let on = move |update: Update<PeggyEvent>| match update {
+                    Update::Paired(_) => {
+                        phase.set(PeggyPhase::Running);
+                        status.set("A Victor picked you; waiting for his first message…".into());
+                    }
+                    Update::Event(PeggyEvent::Started { rounds }) => {
+                        status.set(format!("Victor asks for {rounds} rounds"));
+                    }
+                    Update::Event(PeggyEvent::Committed { round, x }) => {
+                        update_row(rows, round, |r| r.x = x);
+                    }
+                    Update::Event(PeggyEvent::Answered { round, e, y }) => {
+                        update_row(rows, round, |r| {
+                            r.e = e;
+                            r.y = y;
+                        });
+                    }
+                    Update::Event(PeggyEvent::Checked { round, passed }) => {
+                        update_row(rows, round, |r| r.passed = Some(passed));
+                    }
+                    Update::Event(PeggyEvent::Finished {
+                        accepted,
+                        rounds_passed,
+                        rounds,
+                    }) => {
+                        let text = if accepted {
+                            format!(
+                                "Victor accepted you: {rounds_passed} of {rounds} rounds passed."
+                            )
+                        } else {
+                            format!("Victor rejected you after {rounds_passed} of {rounds} rounds.")
+                        };
+                        verdict.set(Some((accepted, text)));
+                    }
+                    Update::ChallengeDue { .. } => {}
+                    Update::Ended { finished, reason } => reset(if finished {
+                        "The run is over. Your registration and public key were erased from the server; register again for another run.".to_owned()
+                    } else {
+                        format!(
+                            "The run ended: {reason}. Your registration was erased from the server."
+                        )
+                    }),
+                };
+                match identify::peggy(&keys, on) {
+                    Ok(socket) => {
+                        session.set_value(Some(socket));
+                        phase.set(PeggyPhase::Waiting);
+                        status.set("Waiting for a Victor…".into());
+                    }
+                    Err(e) => reset(format!("Could not connect: {e}")),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (name, k, session, run_k, keys_info);
+    };
+    let leave = move |_| {
+        // Dropping the socket closes it: the server erases this Peggy and tells her Victor.
+        session.set_value(None);
+        phase.set(PeggyPhase::Start);
+        status.set(String::new());
+        notice.set("You left. Your registration was erased from the server.".into());
+    };
+    view! {
+        <section class="role-page">
+            <h1>"Peggy"</h1>
+            <p>"You get a Blum integer n from the server, make k secrets and your public key in this page, and wait for a Victor to challenge you. Your secrets never leave the page; when the run ends, the server forgets you."</p>
+            <div class="panel">
+                <label>"Your name " <input id="peggy-name" type="text" maxlength="40" placeholder="Peggy"
+                    prop:value=move || name.get()
+                    on:input=move |ev| set_name.set(event_target_value(&ev)) /></label>
+                " "
+                <label>"secrets k " <input id="peggy-k" type="number" min="1" max="64"
+                    prop:value=move || k.get().to_string()
+                    on:input=move |ev| set_k.set(event_target_value(&ev).parse().unwrap_or(20)) /></label>
+                " "
+                <button id="peggy-register" on:click=register
+                    disabled=move || phase.get() != PeggyPhase::Start || name.get().trim().is_empty()>"Register and wait"</button>
+                " "
+                <button id="peggy-leave" on:click=leave
+                    disabled=move || matches!(phase.get(), PeggyPhase::Start | PeggyPhase::Preparing)>"Leave"</button>
+            </div>
+            <p id="peggy-notice" class="notice">{move || notice.get()}</p>
+            <p id="peggy-status">{move || status.get()}</p>
+            <p id="peggy-keys" class="muted">{move || keys_info.get().unwrap_or_default()}</p>
+            <RoundsTable id="peggy-rounds" rows=rows k=run_k.into() />
+            <p id="peggy-verdict" class=move || match verdict.get() { Some((true, _)) => "verdict pass", Some((false, _)) => "verdict fail", None => "verdict" }>
+                {move || verdict.get().map(|v| v.1).unwrap_or_default()}
+            </p>
+            <p class="muted"><A href="/">"Choose another role"</A></p>
+        </section>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+type VictorSession = (
+    crate::client::Socket,
+    crate::client::identify::VictorControl,
+);
+#[cfg(not(feature = "hydrate"))]
+type VictorSession = ();
+
+/// How Victor challenges, as the page offers it.
+fn mode_of(value: &str) -> &'static str {
+    match value {
+        "step" => "step",
+        "manual" => "manual",
+        _ => "fast",
+    }
+}
+
+#[component]
+pub fn VictorPage() -> impl IntoView {
+    let peggys = RwSignal::new(Vec::<PeggySummary>::new());
+    let list_note = RwSignal::new(String::from("loading the list…"));
+    let (rounds_text, set_rounds_text) = signal(String::new());
+    let (mode, set_mode) = signal("fast");
+    let (bits, set_bits) = signal(String::new());
+    let running = RwSignal::new(false);
+    let due = RwSignal::new(None::<u32>);
+    let status = RwSignal::new(String::new());
+    let notice = RwSignal::new(String::new());
+    let verdict = RwSignal::new(None::<(bool, String)>);
+    let rows = RwSignal::new(Vec::<RoundRow>::new());
+    let run_k = RwSignal::new(0u32);
+    let session = StoredValue::new_local(None::<VictorSession>);
+
+    #[cfg(feature = "hydrate")]
+    {
+        let refresh = move || {
+            leptos::task::spawn_local(async move {
+                match crate::api::list_peggys().await {
+                    Ok(list) => {
+                        list_note.set(if list.is_empty() {
+                            "No Peggy is waiting yet. Open /peggy in another browser (or run `zkrelay peggy`).".into()
+                        } else {
+                            String::new()
+                        });
+                        peggys.set(list);
+                    }
+                    Err(e) => list_note.set(format!("cannot load the list: {}", e.message)),
+                }
+            });
+        };
+        Effect::new(move |_| {
+            refresh();
+            if let Ok(handle) =
+                set_interval_with_handle(refresh, std::time::Duration::from_millis(1500))
+            {
+                on_cleanup(move || handle.clear());
+            }
+        });
+    }
+
+    let identify = move |peggy: PeggySummary| {
+        let rounds = match rounds_text.get_untracked().trim() {
+            "" => crate::protocol::ffs::default_rounds(peggy.k as usize),
+            text => match text.parse::<u32>() {
+                Ok(t) if (1..=crate::protocol::ffs::MAX_ROUNDS).contains(&t) => t,
+                _ => {
+                    notice.set(format!(
+                        "Rounds must be a whole number from 1 to {}.",
+                        crate::protocol::ffs::MAX_ROUNDS
+                    ));
+                    return;
+                }
+            },
+        };
+        running.set(true);
+        notice.set(String::new());
+        verdict.set(None);
+        rows.set(Vec::new());
+        due.set(None);
+        run_k.set(peggy.k);
+        status.set(format!("Joining {}…", peggy.name));
+        #[cfg(feature = "hydrate")]
+        {
+            use crate::client::identify::{self, Mode, Update};
+            use crate::protocol::identify::VictorEvent;
+            let mode = match mode.get_untracked() {
+                "step" => Mode::Step,
+                "manual" => Mode::Manual,
+                _ => Mode::Fast,
+            };
+            let name = peggy.name.clone();
+            let k = peggy.k;
+            let on = move |update: Update<VictorEvent>| match update {
+                Update::Paired(card) => {
+                    let who = card.map(|c| c.name).unwrap_or_else(|| name.clone());
+                    status.set(format!(
+                        "Identifying {who}: {rounds} rounds, k = {k}, soundness error 2^-{}",
+                        k * rounds
+                    ));
+                }
+                Update::Event(VictorEvent::Committed { round, x }) => {
+                    update_row(rows, round, |r| r.x = x);
+                }
+                Update::Event(VictorEvent::Challenged { round, e }) => {
+                    due.set(None);
+                    update_row(rows, round, |r| r.e = e);
+                }
+                Update::Event(VictorEvent::Checked { round, y, passed }) => {
+                    update_row(rows, round, |r| {
+                        r.y = y;
+                        r.passed = Some(passed);
+                    });
+                }
+                Update::Event(VictorEvent::Finished(v)) => {
+                    let text = if v.accepted {
+                        format!(
+                            "Accepted: {} of {} rounds passed. A bluffing Peggy gets this far with probability 2^-{}.",
+                            v.rounds_passed,
+                            v.rounds,
+                            v.soundness_bits()
+                        )
+                    } else {
+                        format!(
+                            "Rejected: round {} failed ({} of {} passed).",
+                            v.rounds_passed + 1,
+                            v.rounds_passed,
+                            v.rounds
+                        )
+                    };
+                    verdict.set(Some((v.accepted, text)));
+                }
+                Update::ChallengeDue { round } => {
+                    due.set(Some(round));
+                    if mode == Mode::Manual {
+                        set_bits.set("0".repeat(k as usize));
+                    }
+                }
+                Update::Ended { finished, reason } => {
+                    session.set_value(None);
+                    running.set(false);
+                    due.set(None);
+                    status.set(String::new());
+                    notice.set(if finished {
+                        "The run is over; the server erased this Peggy. Pick another one."
+                            .to_owned()
+                    } else {
+                        format!("The run ended: {reason}.")
+                    });
+                }
+            };
+            match identify::victor(&peggy.peggy_id, rounds, mode, on) {
+                Ok(s) => session.set_value(Some(s)),
+                Err(e) => {
+                    running.set(false);
+                    notice.set(format!("Could not connect: {e}"));
+                }
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (rounds, mode, session);
+    };
+
+    let challenge = move |manual: bool| {
+        let chosen = if manual {
+            let text = bits.get_untracked();
+            let parsed: Option<Vec<bool>> = text
+                .chars()
+                .map(|c| match c {
+                    '0' => Some(false),
+                    '1' => Some(true),
+                    _ => None,
+                })
+                .collect();
+            match parsed {
+                Some(b) if b.len() == run_k.get_untracked() as usize => Some(b),
+                _ => {
+                    notice.set(format!(
+                        "The challenge must be exactly k = {} characters, each 0 or 1.",
+                        run_k.get_untracked()
+                    ));
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        notice.set(String::new());
+        #[cfg(feature = "hydrate")]
+        session.with_value(|s| {
+            if let Some((_, control)) = s
+                && let Err(e) = control.challenge(chosen)
+            {
+                notice.set(e);
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = chosen;
+    };
+    let leave = move |_| {
+        session.set_value(None);
+        running.set(false);
+        due.set(None);
+        status.set(String::new());
+        notice.set("You left the run; the server erased that Peggy.".into());
+    };
+    let toggle_bit = move |j: usize| {
+        set_bits.update(|b| {
+            let mut chars: Vec<char> = b.chars().collect();
+            if let Some(c) = chars.get_mut(j) {
+                *c = if *c == '1' { '0' } else { '1' };
+            }
+            *b = chars.into_iter().collect();
+        });
+    };
+
+    view! {
+        <section class="role-page">
+            <h1>"Victor"</h1>
+            <p>"Pick a waiting Peggy, choose how many rounds and how to challenge her. Each round she passes divides the chance that she is bluffing by 2^k."</p>
+            <div class="panel">
+                <label>"rounds t " <input id="victor-rounds" type="number" min="1" max="1024" placeholder="auto: k·t ≥ 40"
+                    prop:value=move || rounds_text.get()
+                    on:input=move |ev| set_rounds_text.set(event_target_value(&ev)) /></label>
+                " "
+                <label>"challenges " <select id="victor-mode"
+                    prop:value=move || mode.get()
+                    on:change=move |ev| set_mode.set(mode_of(&event_target_value(&ev)))>
+                    <option value="fast">"automatic, fast"</option>
+                    <option value="step">"automatic, one round per click"</option>
+                    <option value="manual">"manual: I set the bits"</option>
+                </select></label>
+            </div>
+            <h2>"Waiting Peggys"</h2>
+            <p id="victor-list-note" class="muted">{move || list_note.get()}</p>
+            <table id="victor-peggys" class="peggys">
+                <thead><tr><th>"name"</th><th>"|n|"</th><th>"k"</th><th>"status"</th><th></th></tr></thead>
+                <tbody>
+                    <For each=move || peggys.get() key=|p| (p.peggy_id.clone(), p.busy) children=move |p| {
+                        let busy = p.busy;
+                        let chosen = p.clone();
+                        view! {
+                            <tr class="peggy" data-name=p.name.clone()>
+                                <td>{p.name.clone()}</td>
+                                <td>{p.bits}</td>
+                                <td>{p.k}</td>
+                                <td class=if busy { "fail" } else { "pass" }>{if busy { "busy" } else { "free" }}</td>
+                                <td><button class="pick" disabled=move || busy || running.get()
+                                    on:click=move |_| identify(chosen.clone())>"Identify"</button></td>
+                            </tr>
+                        }
+                    } />
+                </tbody>
+            </table>
+            <p id="victor-notice" class="notice">{move || notice.get()}</p>
+            <p id="victor-status">{move || status.get()}</p>
+            <Show when=move || due.get().is_some() && mode.get() == "manual">
+                <div class="panel" id="victor-manual">
+                    <p>"Round " {move || due.get().unwrap_or_default()} ": choose the challenge bits (click to flip), then send."</p>
+                    <p class="bits">
+                        {move || bits.get().chars().enumerate().map(|(j, c)| view! {
+                            <button class="bit" data-bit=j on:click=move |_| toggle_bit(j)>{c.to_string()}</button>
+                        }).collect_view()}
+                    </p>
+                    <input id="victor-bits" type="text" class="mono"
+                        prop:value=move || bits.get()
+                        on:input=move |ev| set_bits.set(event_target_value(&ev)) />
+                    " "
+                    <button id="victor-send-challenge" on:click=move |_| challenge(true)>"Send challenge"</button>
+                </div>
+            </Show>
+            <Show when=move || due.get().is_some() && mode.get() == "step">
+                <button id="victor-next" on:click=move |_| challenge(false)>
+                    "Challenge round " {move || due.get().unwrap_or_default()}
+                </button>
+            </Show>
+            <Show when=move || running.get()>
+                <button id="victor-leave" on:click=leave>"Stop the run"</button>
+            </Show>
+            <RoundsTable id="victor-log" rows=rows k=run_k.into() />
+            <p id="victor-verdict" class=move || match verdict.get() { Some((true, _)) => "verdict pass", Some((false, _)) => "verdict fail", None => "verdict" }>
+                {move || verdict.get().map(|v| v.1).unwrap_or_default()}
+            </p>
+            <p class="muted"><A href="/">"Choose another role"</A></p>
+        </section>
+    }
+}
