@@ -8,7 +8,9 @@ import * as path from 'path';
 
 const root = path.resolve(__dirname, '..');
 const port = Number(process.env.E2E_PORT ?? 3197);
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'zkrelay-e2e-'));
+// Workers load this file again and inherit the environment: one directory for the whole run.
+process.env.E2E_DATA_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'zkrelay-e2e-'));
+const dataDir = process.env.E2E_DATA_DIR;
 // The tests read the server's database to check what it erased.
 process.env.E2E_DB = path.join(dataDir, 'e2e.db');
 
