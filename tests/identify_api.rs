@@ -125,6 +125,18 @@ async fn draw_register_list_and_the_restart_sweep() {
             json!({ "peggy_id": peggy_id, "name": "Peggy Q.", "bits": BITS, "k": 20, "busy": false })
         ]
     );
+    // A name narrows the list; a name that could never be registered is refused.
+    let (_, named) = call(&victor, &server, "list_peggys", &[("name", "Peggy Q.")]).await;
+    assert_eq!(named.as_array().unwrap().len(), 1, "{named}");
+    let (_, nobody) = call(&victor, &server, "list_peggys", &[("name", "Nobody")]).await;
+    assert_eq!(nobody, json!([]));
+    let long = "x".repeat(41);
+    refused(
+        &call(&victor, &server, "list_peggys", &[("name", long.as_str())]).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_value",
+        "name",
+    );
     let stored = server.state.store.peggy(&peggy_id).await.unwrap().unwrap();
     let stored_key: Value = serde_json::from_str(&stored.public_key).unwrap();
     assert_eq!(stored_key.to_string(), key);

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 /// Longest Peggy name, in characters (after trimming).
 pub const MAX_NAME_CHARS: usize = 40;
+/// Most Peggys one `list_peggys` reply holds.
+pub const MAX_LISTED: u32 = 200;
 /// Longest public key JSON the server reads.
 pub const MAX_PUBLIC_KEY_BYTES: usize = 64 * 1024;
 
@@ -66,11 +68,12 @@ pub async fn register_peggy(
     crate::server::identify::register_peggy(&state, &name, modulus_id, &public_key).await
 }
 
-/// The registered Peggys, oldest first.
+/// The registered Peggys, oldest first: at most [`MAX_LISTED`] of them, and only those called
+/// `name` when it is given.
 #[server(prefix = "/api", endpoint = "list_peggys")]
-pub async fn list_peggys() -> Result<Vec<PeggySummary>, ApiError> {
+pub async fn list_peggys(name: Option<String>) -> Result<Vec<PeggySummary>, ApiError> {
     let state = crate::server::AppState::from_context()?;
-    crate::server::identify::list_peggys(&state).await
+    crate::server::identify::list_peggys(&state, name.as_deref()).await
 }
 
 // ------------------------------------------------------------------ pure checks

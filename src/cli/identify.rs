@@ -247,7 +247,7 @@ pub async fn find_peggy(endpoint: &Endpoint, name: &str, wait: Duration) -> Resu
     let api = Api::new(endpoint)?;
     let started = Instant::now();
     loop {
-        let peggys: Vec<PeggySummary> = server_fn(&api, "list_peggys", &[]).await?;
+        let peggys: Vec<PeggySummary> = server_fn(&api, "list_peggys", &[("name", name)]).await?;
         let named: Vec<_> = peggys.into_iter().filter(|p| p.name == name).collect();
         if let Some(free) = named.iter().find(|p| !p.busy) {
             return Ok(free.clone());

@@ -272,7 +272,7 @@ pub fn VictorPage() -> impl IntoView {
     {
         let refresh = move || {
             leptos::task::spawn_local(async move {
-                match crate::api::list_peggys().await {
+                match crate::api::list_peggys(None).await {
                     Ok(list) => {
                         list_note.set(if list.is_empty() {
                             "No Peggy is waiting yet. Open /peggy in another browser (or run `zkrelay peggy`).".into()

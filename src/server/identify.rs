@@ -26,7 +26,7 @@ use super::{
 };
 use crate::api::{
     ApiError, ErrorCode,
-    identify::{DrawnModulus, PeggySummary, Registered, check_name, check_public_key},
+    identify::{DrawnModulus, MAX_LISTED, PeggySummary, Registered, check_name, check_public_key},
 };
 use std::time::Duration;
 
@@ -105,11 +105,19 @@ fn already_registered() -> ApiError {
     )
 }
 
-/// The registered Peggys, as Victors see them.
-pub async fn list_peggys(state: &AppState) -> Result<Vec<PeggySummary>, ApiError> {
+/// The registered Peggys, as Victors see them: at most [`MAX_LISTED`], oldest first, only
+/// those named `name` if given.
+pub async fn list_peggys(
+    state: &AppState,
+    name: Option<&str>,
+) -> Result<Vec<PeggySummary>, ApiError> {
+    let name = match name {
+        Some(name) => Some(check_name(name)?),
+        None => None,
+    };
     Ok(state
         .store
-        .peggys()
+        .peggys_listed(name.as_deref(), MAX_LISTED)
         .await?
         .into_iter()
         .map(|p| PeggySummary {

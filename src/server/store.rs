@@ -109,6 +109,10 @@ const PEGGY_SELECT_ALL: &str = "SELECT p.id, p.name, p.modulus_id, m.bits, p.k, 
      p.created_at, p.status FROM peggys p JOIN blum_moduli m ON m.id = p.modulus_id \
      ORDER BY p.created_at, p.rowid";
 
+const PEGGY_SELECT_LISTED: &str = "SELECT p.id, p.name, p.modulus_id, m.bits, p.k, p.public_key, \
+     p.created_at, p.status FROM peggys p JOIN blum_moduli m ON m.id = p.modulus_id \
+     WHERE ?1 IS NULL OR p.name = ?1 ORDER BY p.created_at, p.rowid LIMIT ?2";
+
 const PEGGY_SELECT_ONE: &str = "SELECT p.id, p.name, p.modulus_id, m.bits, p.k, p.public_key, \
      p.created_at, p.status FROM peggys p JOIN blum_moduli m ON m.id = p.modulus_id \
      WHERE p.id = ?";
@@ -269,6 +273,20 @@ impl Store {
     /// Every registered Peggy, oldest first.
     pub async fn peggys(&self) -> Result<Vec<PeggyRecord>, StoreError> {
         let rows: Vec<PeggyRow> = sqlx::query_as(PEGGY_SELECT_ALL)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(PeggyRecord::from).collect())
+    }
+
+    /// At most `limit` registered Peggys, oldest first; only those named `name` if given.
+    pub async fn peggys_listed(
+        &self,
+        name: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<PeggyRecord>, StoreError> {
+        let rows: Vec<PeggyRow> = sqlx::query_as(PEGGY_SELECT_LISTED)
+            .bind(name)
+            .bind(limit)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().map(PeggyRecord::from).collect())
