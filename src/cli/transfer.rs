@@ -4,11 +4,11 @@
 //! data connection. They are library functions so tests run them in-process against a real server.
 
 use crate::protocol::relay::{
-    CURVE, Code, Direction, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener, RecipientPake,
-    Sealer, SenderPake, SharedKey, phrase, sanitize_filename, split_phrase,
+    Code, Direction, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener, Sealer, SharedKey,
+    handshake::{self, RelayApi, Seat, field},
+    sanitize_filename, split_phrase,
 };
 use rand::rngs::OsRng;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::{
     io::IsTerminal,
@@ -101,7 +101,9 @@ impl Api {
             .map_err(|e| format!("the relay sent something unreadable: {e}"))?;
         Ok((status, body))
     }
+}
 
+impl RelayApi for Api {
     async fn post(&self, path: &str, body: Value) -> Result<Value> {
         let (status, reply) = self
             .call(self.http.post(format!("{}{path}", self.base)).json(&body))
@@ -134,12 +136,6 @@ impl Api {
             }
         }
     }
-
-    async fn close(&self, channel: &str, uuid: &str) {
-        let _ = self
-            .post(&format!("/close/{channel}"), json!({ "uuid": uuid }))
-            .await;
-    }
 }
 
 fn ok_or_message(status: u16, reply: Value) -> Result<Value> {
@@ -151,11 +147,6 @@ fn ok_or_message(status: u16, reply: Value) -> Result<Value> {
             reply["message"].as_str().unwrap_or("no message")
         ))
     }
-}
-
-fn field<T: DeserializeOwned>(reply: &Value, name: &str) -> Result<T> {
-    serde_json::from_value(reply[name].clone())
-        .map_err(|_| format!("the relay's reply lacks a valid {name}"))
 }
 
 /// Sends `payload` to whoever enters the phrase this prints (via `announce`). `code` is used if
@@ -179,41 +170,15 @@ pub async fn send(
     // Everything that can fail locally fails before the relay is involved.
     let (header, source) = open_payload(&payload).await?;
     let api = Api::new(endpoint)?;
-    let body = match &channel_name {
-        Some(c) => json!({ "channel": c, "role": "sender" }),
-        None => json!({}),
-    };
-    let opened = api.post("/open", body).await?;
-    let channel: String = field(&opened, "channel")?;
-    let uuid: String = field(&opened, "uuid")?;
+    let seat = handshake::open_sender(&api, channel_name.as_deref()).await?;
     let result = async {
-        let (pake, x) = SenderPake::start(OsRng, &code);
-        api.post(
-            &format!("/channel/{channel}"),
-            json!({ "uuid": uuid, "x": x, "curve": CURVE }),
-        )
-        .await?;
-        announce(&phrase(&channel, &code));
-        let got = api
-            .wait(&format!("/sender/{channel}/y?uuid={uuid}"), "the recipient")
-            .await?;
-        let y: String = field(&got, "y")?;
-        let hh_k: String = field(&got, "hh_k")?;
-        let key = pake.finish(&y).map_err(|e| e.to_string())?;
-        key.confirm_hh_k(&hh_k)
-            .map_err(|_| "the recipient entered a different code; nothing was sent".to_owned())?;
-        let h_k = key.h_k();
-        api.post(
-            &format!("/sender/{channel}/h_k"),
-            json!({ "uuid": uuid, "h_k": h_k }),
-        )
-        .await?;
-        let stream = connect_data(&api, endpoint, "sender", &channel, &uuid, &h_k).await?;
-        stream_out(stream, &key, &channel, header, source).await
+        let confirmed = handshake::sender(&api, &seat, &code, OsRng, announce).await?;
+        let stream = connect_data(&api, endpoint, "sender", &seat, &confirmed.h_k).await?;
+        stream_out(stream, &confirmed.key, &seat.channel, header, source).await
     }
     .await;
     if result.is_err() {
-        api.close(&channel, &uuid).await;
+        handshake::close(&api, &seat).await;
     }
     result
 }
@@ -231,48 +196,15 @@ pub async fn receive(
         return Err(format!("{} is not a folder", dir.display()));
     }
     let api = Api::new(endpoint)?;
-    let opened = api
-        .post("/open", json!({ "channel": channel, "role": "recipient" }))
-        .await?;
-    let uuid: String = field(&opened, "uuid")?;
+    let seat = handshake::open_recipient(&api, &channel).await?;
     let result = async {
-        let values = api
-            .wait(&format!("/channel/{channel}?uuid={uuid}"), "the sender")
-            .await?;
-        let x: Option<String> = field(&values, "x")?;
-        let x = x.ok_or("the sender has not started")?;
-        let curve: Option<String> = field(&values, "curve")?;
-        crate::protocol::relay::check_curve(curve.as_deref().unwrap_or_default())
-            .map_err(|e| e.to_string())?;
-        let (pake, y) = RecipientPake::start(OsRng, &code);
-        let key = pake.finish(&x).map_err(|e| e.to_string())?;
-        api.post(
-            &format!("/channel/{channel}"),
-            json!({ "uuid": uuid, "y": y, "hh_k": key.hh_k() }),
-        )
-        .await?;
-        let got = api
-            .wait(
-                &format!("/recipient/{channel}/h_k?uuid={uuid}"),
-                "the sender's confirmation",
-            )
-            .await
-            .map_err(|e| {
-                if e.contains("no such channel") || e.contains("was closed") {
-                    "the sender ended the exchange: probably a wrong code".to_owned()
-                } else {
-                    e
-                }
-            })?;
-        let h_k: String = field(&got, "h_k")?;
-        key.confirm_h_k(&h_k)
-            .map_err(|_| "the sender used a different code; nothing was received".to_owned())?;
-        let stream = connect_data(&api, endpoint, "recipient", &channel, &uuid, &h_k).await?;
-        stream_in(stream, &key, &channel, destination).await
+        let confirmed = handshake::recipient(&api, &seat, &code, OsRng).await?;
+        let stream = connect_data(&api, endpoint, "recipient", &seat, &confirmed.h_k).await?;
+        stream_in(stream, &confirmed.key, &seat.channel, destination).await
     }
     .await;
     if result.is_err() {
-        api.close(&channel, &uuid).await;
+        handshake::close(&api, &seat).await;
     }
     result
 }
@@ -282,13 +214,11 @@ async fn connect_data(
     api: &Api,
     endpoint: &Endpoint,
     role: &str,
-    channel: &str,
-    uuid: &str,
+    seat: &Seat,
     h_k: &str,
 ) -> Result<TcpStream> {
-    let opened = api
-        .get(&format!("/{role}/{channel}/open?uuid={uuid}"))
-        .await?;
+    let opened = handshake::open_data(api, role, seat).await?;
+    let Seat { channel, uuid } = seat;
     let port: u16 = field(&opened, "data_port")?;
     let host = reqwest::Url::parse(&endpoint.server)
         .ok()

@@ -3,8 +3,9 @@
 
 use super::{Socket, SocketEvent};
 use crate::protocol::relay::{
-    CURVE, Code, Direction, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener, RecipientPake,
-    Sealer, SenderPake, SharedKey, check_curve, phrase, split_phrase,
+    Code, Direction, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener, Sealer, SharedKey,
+    handshake::{self, RelayApi, Seat},
+    split_phrase,
 };
 use futures::{StreamExt, channel::mpsc};
 use gloo_net::http::Request;
@@ -59,32 +60,32 @@ fn ok_or_message((status, reply): (u16, Value)) -> Result<Value> {
     }
 }
 
-async fn post(path: &str, body: Value) -> Result<Value> {
-    ok_or_message(call(Request::post(path), Some(body)).await?)
-}
+/// The relay's HTTP API over `fetch`, from this page's origin.
+struct Fetch;
 
-async fn get(path: &str) -> Result<Value> {
-    ok_or_message(call(Request::get(path), None).await?)
-}
+impl RelayApi for Fetch {
+    async fn post(&self, path: &str, body: Value) -> Result<Value> {
+        ok_or_message(call(Request::post(path), Some(body)).await?)
+    }
 
-async fn wait(path: &str) -> Result<Value> {
-    loop {
-        let (status, reply) = call(Request::get(&format!("{path}&wait={POLL_SECS}")), None).await?;
-        let not_yet = status == 404
-            && reply["message"]
-                .as_str()
-                .is_some_and(|m| m.ends_with("is not there yet"));
-        if !not_yet {
-            return ok_or_message((status, reply));
+    async fn get(&self, path: &str) -> Result<Value> {
+        ok_or_message(call(Request::get(path), None).await?)
+    }
+
+    /// Long-polls until the value is there (the page waits as long as the person does).
+    async fn wait(&self, path: &str, _what: &str) -> Result<Value> {
+        loop {
+            let url = format!("{path}&wait={POLL_SECS}");
+            let (status, reply) = call(Request::get(&url), None).await?;
+            let not_yet = status == 404
+                && reply["message"]
+                    .as_str()
+                    .is_some_and(|m| m.ends_with("is not there yet"));
+            if !not_yet {
+                return ok_or_message((status, reply));
+            }
         }
     }
-}
-
-fn text_field(reply: &Value, name: &str) -> Result<String> {
-    reply[name]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("the relay's reply lacks {name}"))
 }
 
 /// The data connection as a stream of events.
@@ -94,7 +95,8 @@ struct Data {
 }
 
 impl Data {
-    async fn open(channel: &str, uuid: &str, h_k: &str) -> Result<Self> {
+    async fn open(seat: &Seat, h_k: &str) -> Result<Self> {
+        let Seat { channel, uuid } = seat;
         let (tx, events) = mpsc::unbounded();
         let socket = Socket::connect(&format!("/ws/data/{channel}"), move |_, event| {
             let _ = tx.unbounded_send(event);
@@ -162,35 +164,24 @@ pub async fn send(
     on_progress: impl Fn(u64, u64),
 ) -> Result<u64> {
     let code = Code::generate(&mut OsRng);
-    let opened = post("/open", json!({})).await?;
-    let channel = text_field(&opened, "channel")?;
-    let uuid = text_field(&opened, "uuid")?;
+    let seat = handshake::open_sender(&Fetch, None).await?;
     let result = async {
-        let (pake, x) = SenderPake::start(OsRng, &code);
-        post(
-            &format!("/channel/{channel}"),
-            json!({ "uuid": uuid, "x": x, "curve": CURVE }),
+        let confirmed =
+            handshake::sender(&Fetch, &seat, &code, OsRng, |p| on_phrase(p.to_owned())).await?;
+        handshake::open_data(&Fetch, "sender", &seat).await?;
+        let mut data = Data::open(&seat, &confirmed.h_k).await?;
+        stream_out(
+            &mut data,
+            &confirmed.key,
+            &seat.channel,
+            outgoing,
+            &on_progress,
         )
-        .await?;
-        on_phrase(phrase(&channel, &code));
-        let got = wait(&format!("/sender/{channel}/y?uuid={uuid}")).await?;
-        let key = pake
-            .finish(&text_field(&got, "y")?)
-            .map_err(|e| e.to_string())?;
-        key.confirm_hh_k(&text_field(&got, "hh_k")?)
-            .map_err(|_| "the recipient entered a different code; nothing was sent".to_owned())?;
-        post(
-            &format!("/sender/{channel}/h_k"),
-            json!({ "uuid": uuid, "h_k": key.h_k() }),
-        )
-        .await?;
-        get(&format!("/sender/{channel}/open?uuid={uuid}")).await?;
-        let mut data = Data::open(&channel, &uuid, &key.h_k()).await?;
-        stream_out(&mut data, &key, &channel, outgoing, &on_progress).await
+        .await
     }
     .await;
     if result.is_err() {
-        let _ = post(&format!("/close/{channel}"), json!({ "uuid": uuid })).await;
+        handshake::close(&Fetch, &seat).await;
     }
     result
 }
@@ -260,38 +251,16 @@ async fn stream_out(
 /// Receives from the sender who shared `phrase_text`.
 pub async fn receive(phrase_text: &str, on_progress: impl Fn(u64, u64)) -> Result<Incoming> {
     let (channel, code) = split_phrase(phrase_text).map_err(|e| e.to_string())?;
-    let opened = post("/open", json!({ "channel": channel, "role": "recipient" })).await?;
-    let uuid = text_field(&opened, "uuid")?;
+    let seat = handshake::open_recipient(&Fetch, &channel).await?;
     let result = async {
-        let values = wait(&format!("/channel/{channel}?uuid={uuid}")).await?;
-        let x = text_field(&values, "x")?;
-        check_curve(values["curve"].as_str().unwrap_or_default()).map_err(|e| e.to_string())?;
-        let (pake, y) = RecipientPake::start(OsRng, &code);
-        let key = pake.finish(&x).map_err(|e| e.to_string())?;
-        post(
-            &format!("/channel/{channel}"),
-            json!({ "uuid": uuid, "y": y, "hh_k": key.hh_k() }),
-        )
-        .await?;
-        let got = wait(&format!("/recipient/{channel}/h_k?uuid={uuid}"))
-            .await
-            .map_err(|e| {
-                if e.contains("no such channel") || e.contains("was closed") {
-                    "the sender ended the exchange: probably a wrong code".to_owned()
-                } else {
-                    e
-                }
-            })?;
-        let h_k = text_field(&got, "h_k")?;
-        key.confirm_h_k(&h_k)
-            .map_err(|_| "the sender used a different code; nothing was received".to_owned())?;
-        get(&format!("/recipient/{channel}/open?uuid={uuid}")).await?;
-        let mut data = Data::open(&channel, &uuid, &h_k).await?;
-        stream_in(&mut data, &key, &channel, &on_progress).await
+        let confirmed = handshake::recipient(&Fetch, &seat, &code, OsRng).await?;
+        handshake::open_data(&Fetch, "recipient", &seat).await?;
+        let mut data = Data::open(&seat, &confirmed.h_k).await?;
+        stream_in(&mut data, &confirmed.key, &seat.channel, &on_progress).await
     }
     .await;
     if result.is_err() {
-        let _ = post(&format!("/close/{channel}"), json!({ "uuid": uuid })).await;
+        handshake::close(&Fetch, &seat).await;
     }
     result
 }

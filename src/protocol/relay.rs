@@ -10,12 +10,14 @@
 //! - [`Sealer`] / [`Opener`] / [`FrameReader`] — ChaCha20-Poly1305 frames with counter nonces and a
 //!   final flag: replayed, reordered, truncated or altered data is an error.
 //! - [`sanitize_filename`] — a received name reduced to a safe single component.
+//! - [`handshake`] — the HTTP steps up to a confirmed key, over a client's own transport.
 //!
 //! Randomness comes from the caller (`rand_core` 0.6, as `spake2` uses).
 
 mod code;
 mod filename;
 mod frame;
+pub mod handshake;
 mod pake;
 
 pub use code::{Code, MAX_CODE_TEXT, WORDLIST, WORDS, phrase, split_phrase};
