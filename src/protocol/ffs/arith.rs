@@ -399,25 +399,25 @@ impl Modulus {
     /// gcd(v, n) = 1, for v < n (variable time; binary gcd with approximations).
     pub(super) fn coprime(&self, v: &[Limb]) -> bool {
         let s = self.n.len();
-        let mut a = SCRATCH;
-        let mut b = SCRATCH;
+        // Four buffers; each step writes the next a and b into the spare two and swaps the
+        // references (not the arrays).
+        let mut buffers = [SCRATCH; 4];
+        let [a, b, fresh, spare] = &mut buffers;
+        let (mut a, mut b, mut fresh, mut spare) = (a, b, fresh, spare);
         a[..s].copy_from_slice(v);
         b[..s].copy_from_slice(&self.n);
         let mut len = s;
-        let mut fresh = SCRATCH;
-        let mut spare = SCRATCH;
         for _ in 0..max_outer(s) {
-            len = active(&a, &b, len);
+            len = active(a, b, len);
             if a[..len].iter().all(|&l| l == 0) {
                 return is_one(&b[..len]);
             }
             let top = bit_length(&a[..len]).max(bit_length(&b[..len]));
             if top <= 64 {
-                return gcd_u64(low_u64(&a), low_u64(&b)) == 1;
+                return gcd_u64(low_u64(a), low_u64(b)) == 1;
             }
-            let [f0, g0, f1, g1] = divsteps(approximate(&a, len, top), approximate(&b, len, top));
-            lincomb_shift(&mut fresh, &a, &b, len, f0, g0);
-            lincomb_shift(&mut spare, &a, &b, len, f1, g1);
+            let steps = divsteps(approximate(a, len, top), approximate(b, len, top));
+            lincomb_pair((fresh, spare), (a, b), len, steps);
             core::mem::swap(&mut a, &mut fresh);
             core::mem::swap(&mut b, &mut spare);
         }
@@ -428,31 +428,30 @@ impl Modulus {
     /// the binary gcd of [`Modulus::coprime`], with cofactors kept modulo n).
     fn invert_vartime(&self, v: &[Limb]) -> Option<Box<[Limb]>> {
         let s = self.n.len();
-        let mut a = SCRATCH;
-        let mut b = SCRATCH;
+        let mut buffers = [SCRATCH; 8];
+        let [a, b, u, w, fresh, spare, fresh_u, spare_w] = &mut buffers;
+        let (mut a, mut b, mut fresh, mut spare) = (a, b, fresh, spare);
+        let (mut u, mut w, mut fresh_u, mut spare_w) = (u, w, fresh_u, spare_w);
         a[..s].copy_from_slice(v);
         b[..s].copy_from_slice(&self.n);
         // Invariants: a ≡ u · v and b ≡ w · v (mod n).
-        let mut u = SCRATCH;
-        let mut w = SCRATCH;
         u[0] = 1;
         let mut len = s;
-        let (mut fresh, mut spare) = (SCRATCH, SCRATCH);
         for _ in 0..max_outer(s) {
-            len = active(&a, &b, len);
+            len = active(a, b, len);
             if a[..len].iter().all(|&l| l == 0) {
                 return is_one(&b[..len]).then(|| w[..s].into());
             }
             let top = bit_length(&a[..len]).max(bit_length(&b[..len]));
-            let [f0, g0, f1, g1] = divsteps(approximate(&a, len, top), approximate(&b, len, top));
-            let a_negative = lincomb_shift(&mut fresh, &a, &b, len, f0, g0);
-            let b_negative = lincomb_shift(&mut spare, &a, &b, len, f1, g1);
+            let steps = divsteps(approximate(a, len, top), approximate(b, len, top));
+            let [f0, g0, f1, g1] = steps;
+            let (a_negative, b_negative) = lincomb_pair((fresh, spare), (a, b), len, steps);
             core::mem::swap(&mut a, &mut fresh);
             core::mem::swap(&mut b, &mut spare);
-            self.lincomb_mod(&mut fresh, &u, &w, f0, g0, a_negative);
-            self.lincomb_mod(&mut spare, &u, &w, f1, g1, b_negative);
-            core::mem::swap(&mut u, &mut fresh);
-            core::mem::swap(&mut w, &mut spare);
+            self.lincomb_mod(fresh_u, u, w, f0, g0, a_negative);
+            self.lincomb_mod(spare_w, u, w, f1, g1, b_negative);
+            core::mem::swap(&mut u, &mut fresh_u);
+            core::mem::swap(&mut w, &mut spare_w);
         }
         None
     }
@@ -562,53 +561,82 @@ fn approximate(x: &Scratch, len: usize, top: u32) -> u64 {
 
 /// 31 binary gcd steps on approximations (b odd): returns [f0, g0, f1, g1] such that
 /// (f0 · a + g0 · b) / 2^31 and (f1 · a + g1 · b) / 2^31 are the next a and b (up to sign).
+/// Runs of halvings go at once; the swap is branchless (it is a coin flip for the predictor).
 fn divsteps(mut a: u64, mut b: u64) -> [i64; 4] {
     let (mut f0, mut g0, mut f1, mut g1) = (1i64, 0i64, 0i64, 1i64);
     let mut left = STEPS;
-    while left > 0 {
-        if a & 1 == 0 {
-            // A run of halvings at once.
-            let run = a.trailing_zeros().min(left);
-            a >>= run;
-            f1 <<= run;
-            g1 <<= run;
-            left -= run;
-            continue;
+    loop {
+        let run = a.trailing_zeros().min(left);
+        a >>= run;
+        f1 <<= run;
+        g1 <<= run;
+        left -= run;
+        if left == 0 {
+            return [f0, g0, f1, g1];
         }
-        if a < b {
-            core::mem::swap(&mut a, &mut b);
-            core::mem::swap(&mut f0, &mut f1);
-            core::mem::swap(&mut g0, &mut g1);
-        }
-        a -= b;
+        // a is odd: if a < b swap the pairs, then a ← (a − b) / 2.
+        let swap = u64::from(a < b).wrapping_neg();
+        let d = (a ^ b) & swap;
+        a ^= d;
+        b ^= d;
+        let swap = swap as i64;
+        let df = (f0 ^ f1) & swap;
+        f0 ^= df;
+        f1 ^= df;
+        let dg = (g0 ^ g1) & swap;
+        g0 ^= dg;
+        g1 ^= dg;
+        a = (a - b) >> 1;
         f0 -= f1;
         g0 -= g1;
-        a >>= 1;
         f1 <<= 1;
         g1 <<= 1;
         left -= 1;
     }
-    [f0, g0, f1, g1]
 }
 
-/// out ← |f · a + g · b| / 2^31 over the low `len` limbs (the division is exact); returns
-/// whether the combination was negative.
-fn lincomb_shift(out: &mut Scratch, a: &Scratch, b: &Scratch, len: usize, f: i64, g: i64) -> bool {
-    let (f, g) = (SignedWide::from(f), SignedWide::from(g));
-    let mut carry: SignedWide = 0;
-    for ((o, &x), &y) in out[..len].iter_mut().zip(&a[..len]).zip(&b[..len]) {
-        let acc = carry + f * SignedWide::from(x) + g * SignedWide::from(y);
-        *o = acc as Limb;
-        carry = acc >> LIMB_BITS;
+/// One outer step of the binary gcd over the low `len` limbs: na ← |f0 · a + g0 · b| / 2^31
+/// and nb ← |f1 · a + g1 · b| / 2^31 (exact divisions), in one pass. Returns whether each
+/// combination was negative.
+fn lincomb_pair(
+    (na, nb): (&mut Scratch, &mut Scratch),
+    (a, b): (&Scratch, &Scratch),
+    len: usize,
+    [f0, g0, f1, g1]: [i64; 4],
+) -> (bool, bool) {
+    let (f0, g0) = (SignedWide::from(f0), SignedWide::from(g0));
+    let (f1, g1) = (SignedWide::from(f1), SignedWide::from(g1));
+    let (mut c0, mut c1): (SignedWide, SignedWide) = (0, 0);
+    // The shifted result lags one limb behind: limb j − 1 needs limb j's low bits.
+    let (mut low0, mut low1): (Limb, Limb) = (0, 0);
+    let (na, nb) = (&mut na[..len + 1], &mut nb[..len + 1]);
+    for j in 0..len {
+        let (x, y) = (SignedWide::from(a[j]), SignedWide::from(b[j]));
+        let acc0 = c0 + f0 * x + g0 * y;
+        let acc1 = c1 + f1 * x + g1 * y;
+        c0 = acc0 >> LIMB_BITS;
+        c1 = acc1 >> LIMB_BITS;
+        let (l0, l1) = (acc0 as Limb, acc1 as Limb);
+        if j > 0 {
+            na[j - 1] = low0 >> STEPS | l0 << (LIMB_BITS - STEPS);
+            nb[j - 1] = low1 >> STEPS | l1 << (LIMB_BITS - STEPS);
+        }
+        (low0, low1) = (l0, l1);
     }
-    out[len] = carry as Limb;
-    let negative = carry < 0;
-    if negative {
-        negate(&mut out[..len + 1]);
+    // The top: the last low limb and the signed carry (|carry| < 2^31).
+    na[len - 1] = low0 >> STEPS | (c0 as Limb) << (LIMB_BITS - STEPS);
+    nb[len - 1] = low1 >> STEPS | (c1 as Limb) << (LIMB_BITS - STEPS);
+    na[len] = (c0 >> STEPS) as Limb;
+    nb[len] = (c1 >> STEPS) as Limb;
+    // −(t / 2^31) = (−t) / 2^31 for an exact division.
+    let (neg0, neg1) = (c0 < 0, c1 < 0);
+    if neg0 {
+        negate(na);
     }
-    shift_right(&mut out[..len + 1], STEPS);
-    out[len + 1..].fill(0);
-    negative
+    if neg1 {
+        negate(nb);
+    }
+    (neg0, neg1)
 }
 
 /// x ← −x in two's complement.
