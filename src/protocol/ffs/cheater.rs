@@ -36,6 +36,8 @@ impl Cheater {
         let guess = Challenge {
             bits: (0..k).map(|j| word >> j & 1 == 1).collect(),
         };
+        // y is plain; y · y · R⁻¹ · ∏ I_j^{ê_j} (Montgomery forms) is y² · ∏ I_j^{ê_j} · R⁻¹,
+        // and moving that into Montgomery form gives the plain x.
         let y = m.random(rng);
         let negative = rng.next_u32() & 1 == 1;
         let z = self
@@ -45,7 +47,7 @@ impl Cheater {
             .zip(&guess.bits)
             .filter(|(_, e)| **e);
         let z = z.fold(m.square(&y), |acc, (i, _)| m.mul(&acc, i));
-        let x = m.value_of(&m.signed(z, negative));
+        let x = m.integer(&m.signed(m.to_montgomery(&z), negative));
         (
             CheaterRound {
                 guess,
@@ -71,7 +73,7 @@ impl CheaterRound {
     /// Sends the prepared y, whatever the challenge: correct only if e = ê.
     pub fn respond(self, _challenge: &Challenge) -> Response {
         Response {
-            y: self.public.modulus.modulus.value_of(&self.y),
+            y: self.public.modulus.modulus.integer(&self.y),
         }
     }
 }

@@ -65,14 +65,19 @@ impl SecretKey {
             let mut signs = [0u8; MAX_K];
             rng.fill_bytes(&mut signs[..k]);
             let negative: Vec<bool> = signs[..k].iter().map(|b| b & 1 == 1).collect();
-            if let Some(key) = Self::from_residues(modulus, Secrets { s }, &negative) {
+            let mut blind = m.random(rng);
+            let key = Self::from_residues(modulus, Secrets { s }, &negative, &blind);
+            blind.zeroize();
+            if let Some(key) = key {
                 return Ok(key);
             }
         }
     }
 
     /// Builds a key from given secrets and sign bits (b_j = `true` means I_j carries −1), e.g.
-    /// for published test vectors. Each s_j must be a unit modulo n.
+    /// for published test vectors. Each s_j must be a unit modulo n. With no RNG at hand the
+    /// one inversion is not blinded (see the `arith` module's security note): prefer
+    /// [`SecretKey::generate`] for real keys.
     pub fn from_secrets(
         modulus: &BlumModulus,
         s: &[BoxedUint],
@@ -83,14 +88,21 @@ impl SecretKey {
         }
         let m = &*modulus.modulus;
         let s = s.iter().map(|v| m.unit(v)).collect::<Result<Vec<_>, _>>()?;
-        Self::from_residues(modulus, Secrets { s }, negative).ok_or(Error::NotCoprime)
+        let one = m.residue(&BoxedUint::one())?;
+        Self::from_residues(modulus, Secrets { s }, negative, &one).ok_or(Error::NotCoprime)
     }
 
-    /// The public key I_j = (−1)^{b_j} · (s_j²)⁻¹ mod n, with one batched inversion.
-    fn from_residues(modulus: &BlumModulus, secrets: Secrets, negative: &[bool]) -> Option<Self> {
+    /// The public key I_j = (−1)^{b_j} · (s_j²)⁻¹ mod n, with one batched inversion blinded
+    /// by `blind` (Montgomery forms throughout).
+    fn from_residues(
+        modulus: &BlumModulus,
+        secrets: Secrets,
+        negative: &[bool],
+        blind: &Residue,
+    ) -> Option<Self> {
         let m: &Modulus = &modulus.modulus;
         let mut squares: Vec<Residue> = secrets.s.iter().map(|s| m.square(s)).collect();
-        let inverses = m.batch_invert(&squares);
+        let inverses = m.batch_invert(&squares, blind);
         squares.zeroize();
         let identifiers: Arc<[Residue]> = inverses?
             .into_iter()

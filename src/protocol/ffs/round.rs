@@ -131,13 +131,13 @@ impl From<Challenge> for ChallengeWire {
     }
 }
 
-/// ∏_{e_j = 1} v_j · start, the product both sides form.
-fn product(m: &Modulus, start: Residue, values: &[Residue], e: &Challenge) -> Residue {
-    values
-        .iter()
-        .zip(&e.bits)
-        .filter(|(_, e)| **e)
-        .fold(start, |acc, (v, _)| m.mul(&acc, v))
+/// start · ∏_{e_j = 1} v_j for Montgomery forms v_j: the product both sides form. It keeps
+/// start's form (plain stays plain), and allocates nothing.
+fn product(m: &Modulus, mut acc: Residue, values: &[Residue], e: &Challenge) -> Residue {
+    for (v, _) in values.iter().zip(&e.bits).filter(|(_, e)| **e) {
+        m.mul_assign(&mut acc, v);
+    }
+    acc
 }
 
 /// Peggy's side: holds her secrets (shared, not copied) and commits to rounds.
@@ -149,6 +149,7 @@ pub struct Prover {
 
 /// A committed round: owns the nonce r, answers exactly one challenge, zeroizes r on drop.
 pub struct PendingRound {
+    /// The residue u that stands for r = u · R^(−1/2) (see [`Modulus::nonce`]).
     r: Residue,
     secrets: Arc<Secrets>,
     modulus: Arc<Modulus>,
@@ -176,9 +177,10 @@ impl Prover {
         self.commit_with(r, negative)
     }
 
+    /// x = ±u · u · R⁻¹ = ±r² (plain) for the nonce r that u stands for: one product.
     fn commit_with(&self, r: Residue, negative: bool) -> (PendingRound, Commitment) {
         let modulus = Arc::clone(&self.public.modulus.modulus);
-        let x = modulus.value_of(&modulus.signed(modulus.square(&r), negative));
+        let x = modulus.integer(&modulus.signed(modulus.square(&r), negative));
         let round = PendingRound {
             r,
             secrets: Arc::clone(&self.secrets),
@@ -190,13 +192,9 @@ impl Prover {
     /// Commits with a chosen r and sign (known-answer tests only).
     #[cfg(test)]
     pub(super) fn commit_fixed(&self, r: u64, negative: bool) -> (PendingRound, Commitment) {
-        let r = self
-            .public
-            .modulus
-            .modulus
-            .residue(&BoxedUint::from(r))
-            .expect("r in range");
-        self.commit_with(r, negative)
+        let m = &self.public.modulus.modulus;
+        let r = m.plain(&BoxedUint::from(r)).expect("r in range");
+        self.commit_with(m.nonce_from_plain(&r), negative)
     }
 }
 
@@ -205,8 +203,9 @@ impl PendingRound {
     pub fn respond(self, challenge: &Challenge) -> Result<Response, Error> {
         challenge.check_length(self.secrets.s.len())?;
         let m = &*self.modulus;
-        let y = product(m, self.r.clone(), &self.secrets.s, challenge);
-        Ok(Response { y: m.value_of(&y) })
+        // r (plain) times the Montgomery forms of the s_j: y comes out plain.
+        let y = product(m, m.nonce(&self.r), &self.secrets.s, challenge);
+        Ok(Response { y: m.integer(&y) })
     }
 }
 
@@ -226,6 +225,7 @@ pub struct Verifier {
 #[derive(Debug)]
 pub struct AwaitingChallenge {
     public: PublicKey,
+    /// x · R⁻¹ mod n, the form [`AwaitingResponse::verify`] compares in.
     x: Residue,
 }
 
@@ -250,7 +250,8 @@ impl Verifier {
 
     /// Validates x (nonzero, below n, at most |n| bits, coprime to n) and opens a round.
     pub fn receive(&self, commitment: &Commitment) -> Result<AwaitingChallenge, Error> {
-        let x = self.public.modulus.modulus.unit(&commitment.x)?;
+        let m = &self.public.modulus.modulus;
+        let x = m.reduce(&m.plain_unit(&commitment.x)?);
         Ok(AwaitingChallenge {
             public: self.public.clone(),
             x,
@@ -275,7 +276,7 @@ impl AwaitingChallenge {
         Ok(self.with(challenge))
     }
 
-    /// The commitment's value in Montgomery form (for repeated-x detection).
+    /// The commitment as x · R⁻¹ (one-to-one, for repeated-x detection).
     pub(super) fn x(&self) -> &Residue {
         &self.x
     }
@@ -302,12 +303,14 @@ impl AwaitingResponse {
     /// report [`Error::NotCoprime`] rather than [`Error::CheckFailed`].
     pub fn verify(self, response: &Response) -> Result<(), Error> {
         let m = &*self.public.modulus.modulus;
-        let y = m.residue(&response.y)?;
+        // y · y · R⁻¹ times the Montgomery forms of the I_j is y² · ∏ I_j^{e_j} · R⁻¹, the
+        // form x was kept in: no conversion of x or y.
+        let y = m.plain(&response.y)?;
         let z = product(m, m.square(&y), &self.public.identifiers, &self.challenge);
         if z == self.x || z == m.neg(&self.x) {
             Ok(())
         } else {
-            m.unit(&response.y)?;
+            m.plain_unit(&response.y)?;
             Err(Error::CheckFailed)
         }
     }
