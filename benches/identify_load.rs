@@ -57,7 +57,7 @@ use zkrelay::{
     },
     protocol::{
         ffs::{self, BlumModulus, PublicKey, SecretKey, wire},
-        identify::{Message as Wire, PeggyRun, VictorRun},
+        identify::{Message as Wire, Party, PeggyRun, Referee, VictorRun},
     },
     rng::os_rng,
 };
@@ -471,6 +471,8 @@ struct SingleRun {
     peggy_registered: Duration,
     /// Median time between Victor's consecutive `round i: x = …` lines (one whole round).
     round: Duration,
+    /// Victor's `paired:` line → his first `round 1: x = …` line (start, Peggy's first commit).
+    paired_to_first_commit: Duration,
 }
 
 fn single_run(bin: &str, server: &str, name: &str, rounds: u32, k: usize) -> Result<SingleRun> {
@@ -525,8 +527,10 @@ fn single_run(bin: &str, server: &str, name: &str, rounds: u32, k: usize) -> Res
     commits.sort();
     let mut rounds: Vec<Duration> = commits.windows(2).map(|w| w[1] - w[0]).collect();
     rounds.sort();
+    let first_commit = commits.first().copied().unwrap_or(paired);
     Ok(SingleRun {
         round: percentile(&rounds, 50.0),
+        paired_to_first_commit: first_commit - paired,
         spawn_to_paired: paired - victor.spawned,
         paired_to_verdict: verdict - paired,
         spawn_to_verdict: verdict - victor.spawned,
@@ -589,6 +593,10 @@ async fn single(options: &Options) -> Result<()> {
     row(
         "`zkrelay victor` spawned → `verdict:` line (process start, list, connect, run)",
         list(|r| r.spawn_to_verdict),
+    );
+    row(
+        "of which `paired:` → Victor's first `round 1: x` line (start → Peggy's first commitment)",
+        list(|r| r.paired_to_first_commit),
     );
     row(
         "one round inside that run (median gap between Victor's `round i: x` lines)",
@@ -956,6 +964,17 @@ async fn relay(options: &Options) -> Result<()> {
         "whole round, through the minimal forwarder",
         figures(&fw.round),
     );
+    let (_, key) = register(&http, &base, "bench-referee", k).await?;
+    let costs = referee_costs(&key, rounds)?;
+    row(
+        "the referee's check alone, in this process (mean per message, one run of the same \
+         length): commit / challenge / response / result",
+        costs
+            .iter()
+            .map(|d| format!("{:.1} µs", d.as_secs_f64() * 1e6))
+            .collect::<Vec<_>>()
+            .join(" / "),
+    );
     row(
         "runs failed",
         if errors.is_empty() {
@@ -965,6 +984,62 @@ async fn relay(options: &Options) -> Result<()> {
         },
     );
     Ok(())
+}
+
+/// What [`Referee::check`] costs per message kind (commit, challenge, response, result), on the
+/// messages of a real run of `rounds` rounds made by the pure state machines, averaged over a
+/// few passes.
+fn referee_costs(key: &SecretKey, rounds: u32) -> Result<[Duration; 4]> {
+    let public = key.public_key().clone();
+    let mut rng = os_rng();
+    let mut peggy = PeggyRun::new(key);
+    let (mut victor, start) = VictorRun::new(public.clone(), rounds).map_err(|e| e.to_string())?;
+    let mut script = vec![(Party::Victor, start)];
+    let mut to_peggy = vec![script[0].1.clone()];
+    while let Some(message) = to_peggy.pop() {
+        let step = peggy.handle(&mut rng, message).map_err(|e| e.to_string())?;
+        for sent in step.send {
+            script.push((Party::Peggy, sent.clone()));
+            let step = victor.handle(sent).map_err(|e| e.to_string())?;
+            let mut replies = step.send;
+            if victor.awaiting_challenge() {
+                replies.push(victor.challenge(&mut rng).map_err(|e| e.to_string())?.1);
+            }
+            for reply in replies {
+                script.push((Party::Victor, reply.clone()));
+                to_peggy.insert(0, reply);
+            }
+        }
+    }
+    let script: Vec<(Party, String, usize)> = script
+        .into_iter()
+        .map(|(party, m)| {
+            let kind = match m {
+                Wire::Commit { .. } => 0,
+                Wire::Challenge { .. } => 1,
+                Wire::Response { .. } => 2,
+                Wire::Result { .. } => 3,
+                _ => 4,
+            };
+            (party, m.to_json(), kind)
+        })
+        .collect();
+    let mut total = [Duration::ZERO; 5];
+    let mut count = [0u32; 5];
+    for _ in 0..5 {
+        let mut referee = Referee::new(&public);
+        for (party, text, kind) in &script {
+            let at = Instant::now();
+            let checked = referee.check(*party, text);
+            total[*kind] += at.elapsed();
+            count[*kind] += 1;
+            checked.map_err(|e| format!("the referee refused a real run: {e}"))?;
+        }
+        if !referee.is_done() {
+            return Err("the scripted run did not finish".into());
+        }
+    }
+    Ok(std::array::from_fn(|i| total[i] / count[i].max(1)))
 }
 
 // ------------------------------------------------------------------ part 3: concurrent pairs
