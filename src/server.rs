@@ -18,6 +18,7 @@ pub use config::Config;
 pub use state::AppState;
 pub use store::Store;
 
+use axum::serve::ListenerExt;
 use std::{future::Future, io, net::SocketAddr, sync::atomic::Ordering, time::Duration};
 use tokio::net::TcpListener;
 
@@ -49,6 +50,13 @@ pub async fn run(
         )));
     }
     let app = routes::router(state);
+    // Small messages (Identify's rounds, the relay's API) must not wait for Nagle's algorithm and
+    // a delayed ACK: that costs 40 ms at the start and end of every run.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

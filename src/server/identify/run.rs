@@ -132,7 +132,11 @@ fn upgrade(
     // A frame a little over the message limit is still read, so the referee can say what is
     // wrong with it; anything bigger ends the connection in the WebSocket layer.
     let limit = MAX_CLIENT_MESSAGE_BYTES * 4;
-    ws.max_message_size(limit)
+    // Small buffers: a waiting Peggy holds her socket for minutes and sends almost nothing, and
+    // the default 128 KiB read buffer would be most of what each one costs the server.
+    ws.read_buffer_size(4096)
+        .write_buffer_size(4096)
+        .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| serve(state, socket, addr.ip(), peggy_id, side))
 }
