@@ -30,7 +30,7 @@ use axum::{
     response::Response,
     routing::get,
 };
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use std::{
     collections::HashMap,
@@ -45,14 +45,14 @@ use std::{
 };
 use tokio::{
     io::AsyncReadExt,
-    net::{TcpListener, TcpSocket, TcpStream},
+    net::TcpListener,
     sync::{Semaphore, mpsc, oneshot, watch},
 };
-use tokio_tungstenite::{WebSocketStream, tungstenite::Message};
+use tokio_tungstenite::tungstenite::Message;
 use zkrelay::{
     api::{DrawnModulus, Registered},
     cli::{
-        identify::{self as cli, Seen},
+        identify::{self as cli, Seen, next, send},
         transfer::Endpoint,
     },
     protocol::{
@@ -63,10 +63,8 @@ use zkrelay::{
 };
 
 type Result<T> = std::result::Result<T, String>;
-type Ws = WebSocketStream<TcpStream>;
+type Ws = cli::Socket;
 
-/// Largest message read from a server (a `paired` carries a whole public key).
-const MAX_MESSAGE: usize = 1 << 20;
 /// Linux reports CPU times in /proc in units of USER_HZ, which is 100.
 const USER_HZ: f64 = 100.0;
 
@@ -221,51 +219,13 @@ fn table_head(title: &str) {
 
 // ------------------------------------------------------------------ a client on the pure protocol
 
-/// Opens a WebSocket at `path` on `server` from `bind`.
+/// Opens a WebSocket at `path` on `server` from `bind` (the CLI's own client).
 async fn connect(server: SocketAddr, bind: IpAddr, path: &str) -> Result<Ws> {
-    let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {e}"))?;
-    socket
-        .bind(SocketAddr::new(bind, 0))
-        .map_err(|e| format!("cannot bind {bind}: {e}"))?;
-    let tcp = socket
-        .connect(server)
-        .await
-        .map_err(|e| format!("cannot connect to {server} from {bind}: {e}"))?;
-    tcp.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
-    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{server}{path}"), tcp)
-        .await
-        .map_err(|e| format!("WebSocket handshake on {path} failed: {e}"))?;
-    Ok(ws)
-}
-
-/// The next protocol message (pings are answered by the library while reading).
-async fn next(ws: &mut Ws) -> Result<Wire> {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(text))) => {
-                return match Wire::parse(text.as_str(), MAX_MESSAGE) {
-                    Ok(Wire::Error { message, .. }) => Err(format!("server error: {message}")),
-                    Ok(message) => Ok(message),
-                    Err(e) => Err(format!("unreadable message: {e}")),
-                };
-            }
-            Some(Ok(Message::Close(frame))) => {
-                return Err(format!(
-                    "closed: {}",
-                    frame.map_or_else(String::new, |f| f.reason.to_string())
-                ));
-            }
-            Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(format!("connection failed: {e}")),
-            None => return Err("connection ended".to_owned()),
-        }
-    }
-}
-
-async fn send(ws: &mut Ws, message: &Wire) -> Result<()> {
-    ws.send(Message::Text(message.to_json().into()))
-        .await
-        .map_err(|e| format!("cannot send {}: {e}", message.kind()))
+    let endpoint = Endpoint {
+        server: format!("http://{server}"),
+        bind: Some(bind),
+    };
+    cli::connect(&endpoint, path).await
 }
 
 /// Closes politely and waits (briefly) for the other end to close too.
@@ -283,21 +243,7 @@ async fn server_fn<T: DeserializeOwned>(
     name: &str,
     args: &[(&str, &str)],
 ) -> Result<T> {
-    let res = http
-        .post(format!("{base}/api/{name}"))
-        .form(args)
-        .send()
-        .await
-        .map_err(|e| format!("{name}: {e}"))?;
-    let status = res.status();
-    let body = res.bytes().await.map_err(|e| format!("{name}: {e}"))?;
-    if !status.is_success() {
-        return Err(format!(
-            "{name} refused ({status}): {}",
-            String::from_utf8_lossy(&body)
-        ));
-    }
-    serde_json::from_slice(&body).map_err(|e| format!("{name} reply: {e}"))
+    cli::call_server_fn(http, base, name, args).await
 }
 
 /// Draws a modulus, makes a key with k secrets and registers it: Peggy's id and key.

@@ -26,7 +26,8 @@ use tokio_tungstenite::{
 };
 
 type Result<T> = std::result::Result<T, String>;
-type Socket = WebSocketStream<TcpStream>;
+/// A run's WebSocket, as the CLI holds it.
+pub type Socket = WebSocketStream<TcpStream>;
 
 /// Largest message the CLI reads (Victor's `paired` carries a key of up to 64 × 4096 bits).
 const MAX_MESSAGE: usize = 256 * 1024;
@@ -59,9 +60,19 @@ pub struct Outcome {
 }
 
 async fn server_fn<T: DeserializeOwned>(api: &Api, name: &str, args: &[(&str, &str)]) -> Result<T> {
-    let res = api
-        .http
-        .post(format!("{}/api/{name}", api.base))
+    call_server_fn(&api.http, &api.base, name, args).await
+}
+
+/// Calls the server function `name` at `base` (e.g. `http://127.0.0.1:3000`) with form
+/// arguments; the reply's JSON, or the server's message when it refuses.
+pub async fn call_server_fn<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    base: &str,
+    name: &str,
+    args: &[(&str, &str)],
+) -> Result<T> {
+    let res = http
+        .post(format!("{base}/api/{name}"))
         .form(args)
         .send()
         .await
@@ -83,7 +94,7 @@ async fn server_fn<T: DeserializeOwned>(api: &Api, name: &str, args: &[(&str, &s
 }
 
 /// Opens the run's WebSocket at `path` (with its query), from the endpoint's address.
-async fn connect(endpoint: &Endpoint, path: &str) -> Result<Socket> {
+pub async fn connect(endpoint: &Endpoint, path: &str) -> Result<Socket> {
     let base = endpoint.server.trim_end_matches('/');
     let authority = base
         .strip_prefix("http://")
@@ -123,7 +134,7 @@ async fn connect(endpoint: &Endpoint, path: &str) -> Result<Socket> {
 }
 
 /// The next protocol message, answering pings on the way; `Err` when the run ended.
-async fn next(ws: &mut Socket) -> Result<Wire> {
+pub async fn next(ws: &mut Socket) -> Result<Wire> {
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(text))) => {
@@ -147,7 +158,8 @@ async fn next(ws: &mut Socket) -> Result<Wire> {
     }
 }
 
-async fn send(ws: &mut Socket, message: &Wire) -> Result<()> {
+/// Sends one protocol message.
+pub async fn send(ws: &mut Socket, message: &Wire) -> Result<()> {
     ws.send(Message::Text(message.to_json().into()))
         .await
         .map_err(|e| format!("cannot send {}: {e}", message.kind()))

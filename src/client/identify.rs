@@ -6,7 +6,7 @@ use super::{Link, Socket, SocketEvent};
 use crate::{
     api::{self, Registered},
     protocol::{
-        ffs::{self, BlumModulus, PublicKey, SecretKey, wire},
+        ffs::{self, BlumModulus, SecretKey, wire},
         identify::{
             Message, PeggyCard, PeggyEvent, PeggyRun, ProtocolError, VictorEvent, VictorRun,
         },
@@ -213,7 +213,7 @@ pub fn victor(
                             public_key: Some(key),
                         },
                         None,
-                    ) => match start(key, rounds) {
+                    ) => match VictorRun::new(key, rounds) {
                         Ok((started, message)) => {
                             *run = Some(started);
                             on(Update::Paired(peggy));
@@ -264,8 +264,4 @@ pub fn victor(
         on,
     };
     Ok((socket, control))
-}
-
-fn start(key: PublicKey, rounds: u32) -> Result<(VictorRun, Message), ProtocolError> {
-    VictorRun::new(key, rounds)
 }
