@@ -5,6 +5,7 @@ pub mod identify;
 pub mod ping;
 mod socket;
 pub mod transfer;
+pub mod webcrypto;
 
 pub use socket::{Link, Socket, SocketEvent};
 

@@ -200,7 +200,7 @@ async fn the_whole_flow_staples_two_data_connections_and_refuses_a_third_address
     let bad = hex("", 64, 'c');
     forged
         .get_mut()
-        .write_all(format!("zkrelay-data 1 {channel} {s_uuid} {bad}\n").as_bytes())
+        .write_all(format!("zkrelay-data 2 {channel} {s_uuid} {bad}\n").as_bytes())
         .await
         .unwrap();
     assert!(
@@ -211,7 +211,7 @@ async fn the_whole_flow_staples_two_data_connections_and_refuses_a_third_address
     let mut intruder = BufReader::new(connect_from(4, server.data_addr).await);
     intruder
         .get_mut()
-        .write_all(format!("zkrelay-data 1 {channel} {s_uuid} {h_k}\n").as_bytes())
+        .write_all(format!("zkrelay-data 2 {channel} {s_uuid} {h_k}\n").as_bytes())
         .await
         .unwrap();
     assert!(
@@ -223,12 +223,12 @@ async fn the_whole_flow_staples_two_data_connections_and_refuses_a_third_address
     // The real pair is stapled; bytes flow both ways unchanged.
     let mut a = BufReader::new(connect_from(2, server.data_addr).await);
     a.get_mut()
-        .write_all(format!("zkrelay-data 1 {channel} {s_uuid} {h_k}\n").as_bytes())
+        .write_all(format!("zkrelay-data 2 {channel} {s_uuid} {h_k}\n").as_bytes())
         .await
         .unwrap();
     let mut b = BufReader::new(connect_from(3, server.data_addr).await);
     b.get_mut()
-        .write_all(format!("zkrelay-data 1 {channel} {r_uuid} {h_k}\n").as_bytes())
+        .write_all(format!("zkrelay-data 2 {channel} {r_uuid} {h_k}\n").as_bytes())
         .await
         .unwrap();
     assert_eq!(read_line(&mut a).await, "ok\n");

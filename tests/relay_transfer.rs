@@ -157,7 +157,7 @@ async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(([127, 0, 0, 2], 0).into()).unwrap();
     let mut stream = BufReader::new(socket.connect(server.data_addr).await.unwrap());
-    let hello = format!("zkrelay-data 1 6666 {uuid} {}\n", key.h_k());
+    let hello = format!("zkrelay-data 2 6666 {uuid} {}\n", key.h_k());
     stream.get_mut().write_all(hello.as_bytes()).await.unwrap();
     let mut ok = String::new();
     stream.read_line(&mut ok).await.unwrap();

@@ -218,7 +218,6 @@ async fn connect_data(
     h_k: &str,
 ) -> Result<TcpStream> {
     let opened = handshake::open_data(api, role, seat).await?;
-    let Seat { channel, uuid } = seat;
     let port: u16 = field(&opened, "data_port")?;
     let host = reqwest::Url::parse(&endpoint.server)
         .ok()
@@ -250,7 +249,7 @@ async fn connect_data(
         .map_err(|e| format!("cannot open the data connection: {e}"))?;
     let _ = stream.set_nodelay(true);
     stream
-        .write_all(format!("zkrelay-data 1 {channel} {uuid} {h_k}\n").as_bytes())
+        .write_all(format!("{}\n", handshake::data_hello(seat, h_k)).as_bytes())
         .await
         .map_err(|e| e.to_string())?;
     let mut line = Vec::new();
@@ -397,7 +396,7 @@ async fn stream_out(
             opener
                 .open_in_place(&mut frame)
                 .map_err(|e| e.to_string())?;
-            break frame;
+            break frame.body;
         }
         let n = reader.read(&mut buf).await.map_err(|e| e.to_string())?;
         if n == 0 || frames.pending() > MAX_ACK {
@@ -458,18 +457,18 @@ async fn stream_in(
                         .map_err(|e| e.to_string())?;
                     match &header {
                         None => {
-                            let h = Header::decode(&frame).map_err(|e| e.to_string())?;
+                            let h = Header::decode(&frame.body).map_err(|e| e.to_string())?;
                             progress = Progress::new("receiving", h.size);
                             sink = Some(Sink::create(&h, &destination)?);
                             header = Some(h);
                         }
                         Some(h) => {
-                            received += frame.len() as u64;
+                            received += frame.body.len() as u64;
                             if received > h.size {
                                 return Err("the sender sent more than it announced".into());
                             }
                             if let Some(sink) = &mut sink {
-                                sink.write(&frame)?;
+                                sink.write(&frame.body)?;
                             }
                             progress.update(received);
                         }

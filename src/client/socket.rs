@@ -37,6 +37,13 @@ impl Link {
             .map_err(|e| format!("{e:?}"))
     }
 
+    /// Sends a binary message held in JavaScript memory.
+    pub fn send_js(&self, bytes: &js_sys::Uint8Array) -> Result<(), String> {
+        self.ws
+            .send_with_js_u8_array(bytes)
+            .map_err(|e| format!("{e:?}"))
+    }
+
     /// Bytes queued by `send_*` and not yet handed to the network (for flow control).
     pub fn buffered(&self) -> u32 {
         self.ws.buffered_amount()

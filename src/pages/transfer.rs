@@ -37,17 +37,7 @@ pub fn SendPage() -> impl IntoView {
             let text = text.get_untracked();
             leptos::task::spawn_local(async move {
                 let outgoing = match file {
-                    Some(file) => match read_file(&file).await {
-                        Ok(bytes) => crate::client::transfer::Outgoing::File {
-                            name: file.name(),
-                            bytes,
-                        },
-                        Err(e) => {
-                            set_status.set(e);
-                            set_busy.set(false);
-                            return;
-                        }
-                    },
+                    Some(file) => crate::client::transfer::Outgoing::File(file),
                     None => crate::client::transfer::Outgoing::Text(text),
                 };
                 let result = crate::client::transfer::send(
@@ -123,11 +113,11 @@ pub fn ReceivePage() -> impl IntoView {
                         set_status.set(format!("received a text of {} bytes", t.len()));
                         set_received_text.set(Some(t));
                     }
-                    Ok(crate::client::transfer::Incoming::File { name, bytes }) => {
-                        set_status.set(format!("received {name}: {} bytes", bytes.len()));
-                        match object_url(&bytes) {
+                    Ok(crate::client::transfer::Incoming::File { name, size, blob }) => {
+                        set_status.set(format!("received {name}: {size} bytes"));
+                        match web_sys::Url::create_object_url_with_blob(&blob) {
                             Ok(url) => set_download.set(Some((url, name))),
-                            Err(e) => set_status.set(e),
+                            Err(_) => set_status.set("cannot offer the file".into()),
                         }
                     }
                     Err(e) => set_status.set(format!("stopped: {e}")),
@@ -163,26 +153,4 @@ pub fn ReceivePage() -> impl IntoView {
             <p class="muted"><A href="/">"Choose another role"</A></p>
         </section>
     }
-}
-
-#[cfg(feature = "hydrate")]
-async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    if file.size() > crate::client::transfer::MAX_BROWSER_BYTES as f64 {
-        return Err("that file is too large for a browser tab; use the zkrelay CLI".into());
-    }
-    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
-        .await
-        .map_err(|_| "cannot read the file".to_owned())?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-#[cfg(feature = "hydrate")]
-fn object_url(bytes: &[u8]) -> Result<String, String> {
-    let parts = js_sys::Array::new();
-    parts.push(&js_sys::Uint8Array::from(bytes));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/octet-stream");
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
-        .map_err(|_| "cannot hold the file".to_owned())?;
-    web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "cannot offer the file".to_owned())
 }

@@ -7,8 +7,9 @@
 //!   python-spake2 0.9), sender = side A, recipient = side B; messages travel as hex (`x`, `y`).
 //! - [`SharedKey`] — k: `h_k` = hex(SHA-256(k)), `hh_k` = hex(SHA-256(SHA-256(k))) for key
 //!   confirmation through the relay; data keys by HKDF-SHA256 from k itself, bound to the channel.
-//! - [`Sealer`] / [`Opener`] / [`FrameReader`] — ChaCha20-Poly1305 frames with counter nonces and a
-//!   final flag: replayed, reordered, truncated or altered data is an error.
+//! - [`Sealer`] / [`Opener`] / [`FrameReader`] — AES-256-GCM frames with counter nonces and an
+//!   authenticated final flag: replayed, reordered, truncated or altered data is an error.
+//!   [`Sequence`] holds the frame rules for the browser's WebCrypto backend too.
 //! - [`sanitize_filename`] — a received name reduced to a safe single component.
 //! - [`handshake`] — the HTTP steps up to a confirmed key, over a client's own transport.
 //!
@@ -23,8 +24,8 @@ mod pake;
 pub use code::{Code, MAX_CODE_TEXT, WORDLIST, WORDS, phrase, split_phrase};
 pub use filename::{MAX_FILENAME_BYTES, sanitize_filename};
 pub use frame::{
-    FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_CIPHERTEXT, MAX_FRAME_PLAINTEXT, MAX_HEADER,
-    Opener, Sealer,
+    FRAME_OVERHEAD, Frame, FrameParams, FrameReader, Header, MAX_FRAME_CIPHERTEXT,
+    MAX_FRAME_PLAINTEXT, MAX_HEADER, Opener, PREFIX_LEN, Prefix, Sealer, Sequence,
 };
 pub use pake::{CURVE, Direction, RecipientPake, SenderPake, SharedKey, check_curve};
 

@@ -1,54 +1,90 @@
-//! The encrypted stream of one direction: length-prefixed ChaCha20-Poly1305 frames.
+//! The encrypted stream of one direction: AES-256-GCM frames with counter nonces.
 //!
-//! Frame i (from 0): `len: u32 BE` then `len` bytes of ciphertext‖tag of at most
-//! [`MAX_FRAME_PLAINTEXT`] plaintext bytes. Nonce = 4 zero bytes ‖ i as u64 BE; associated data is
-//! one byte, 1 on the final frame and 0 otherwise. Counters never repeat under one key, so a
-//! replayed or reordered frame fails to open; a missing final frame is [`Error::Truncated`].
+//! Frame i (from 0) is a 4-byte big-endian *prefix* then ciphertext‖tag. The prefix's top bit
+//! marks the final frame; its other bits are the length of ciphertext‖tag (16 to
+//! [`MAX_FRAME_CIPHERTEXT`] bytes). Nonce = 4 zero bytes ‖ i as u64 BE; the associated data is the
+//! prefix itself. Counters never repeat under one key, so a replayed or reordered frame fails to
+//! open, a flipped final bit fails to open, and a stream without its final frame is
+//! [`Error::Truncated`].
+//!
+//! [`Sequence`] holds those rules for every AEAD backend: [`Sealer`] / [`Opener`] here (RustCrypto,
+//! AES-NI and CLMUL when the CPU has them) and the browser's WebCrypto twin
+//! (`client::webcrypto`), which must produce the same bytes.
 
 use super::Error;
-use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce, Tag, aead::AeadInPlace};
+use aes_gcm::{Aes256Gcm, KeyInit, Tag, aead::AeadInOut};
 use serde::{Deserialize, Serialize};
 
 /// Largest plaintext in one frame.
 pub const MAX_FRAME_PLAINTEXT: usize = 64 * 1024;
 /// Tag bytes added to each frame.
 pub const FRAME_OVERHEAD: usize = 16;
-/// Largest `len` a reader accepts.
+/// Largest ciphertext‖tag a reader accepts.
 pub const MAX_FRAME_CIPHERTEXT: usize = MAX_FRAME_PLAINTEXT + FRAME_OVERHEAD;
+/// Bytes of the prefix before each frame's ciphertext.
+pub const PREFIX_LEN: usize = 4;
 /// Largest transfer header.
 pub const MAX_HEADER: usize = 4096;
 
-fn nonce(counter: u64) -> Nonce {
-    let mut n = [0u8; 12];
-    n[4..].copy_from_slice(&counter.to_be_bytes());
-    Nonce::from(n)
+const FINAL_BIT: u32 = 1 << 31;
+
+/// A frame's prefix: how long its ciphertext‖tag is and whether it is the final frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefix {
+    /// Bytes of ciphertext‖tag that follow.
+    pub len: usize,
+    pub last: bool,
 }
 
-/// Encrypts one direction.
-pub struct Sealer {
-    cipher: ChaCha20Poly1305,
-    counter: u64,
-    finished: bool,
-}
-
-impl Sealer {
-    pub fn new(key: &[u8; 32]) -> Self {
-        Self {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
-            counter: 0,
-            finished: false,
-        }
+impl Prefix {
+    pub fn encode(self) -> [u8; PREFIX_LEN] {
+        // `len` ≤ MAX_FRAME_CIPHERTEXT, far below the final bit.
+        (self.len as u32 | if self.last { FINAL_BIT } else { 0 }).to_be_bytes()
     }
 
-    /// Appends the frame for `plaintext` (≤ [`MAX_FRAME_PLAINTEXT`]) to `out`.
-    pub fn seal_into(
-        &mut self,
-        plaintext: &[u8],
-        last: bool,
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        if plaintext.len() > MAX_FRAME_PLAINTEXT {
+    /// A received prefix; a length out of range is an error before anything is allocated.
+    pub fn decode(bytes: [u8; PREFIX_LEN]) -> Result<Self, Error> {
+        let word = u32::from_be_bytes(bytes);
+        let len = (word & !FINAL_BIT) as usize;
+        if !(FRAME_OVERHEAD..=MAX_FRAME_CIPHERTEXT).contains(&len) {
             return Err(Error::FrameTooLarge);
+        }
+        Ok(Self {
+            len,
+            last: word & FINAL_BIT != 0,
+        })
+    }
+}
+
+/// One received frame: its prefix and ciphertext‖tag (plaintext once opened).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub prefix: Prefix,
+    pub body: Vec<u8>,
+}
+
+/// The 12-byte nonce and associated data of one frame.
+pub struct FrameParams {
+    pub nonce: [u8; 12],
+    pub prefix: [u8; PREFIX_LEN],
+}
+
+/// Frame order and end-of-stream rules of one direction, shared by every AEAD backend.
+#[derive(Debug, Default)]
+pub struct Sequence {
+    counter: u64,
+    finished: bool,
+    failed: bool,
+}
+
+impl Sequence {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn next(&mut self, prefix: Prefix) -> Result<FrameParams, Error> {
+        if self.failed {
+            return Err(Error::FrameForged);
         }
         if self.finished {
             return Err(Error::AfterFinal);
@@ -56,24 +92,94 @@ impl Sealer {
         if self.counter == u64::MAX {
             return Err(Error::CounterExhausted);
         }
-        let len =
-            u32::try_from(plaintext.len() + FRAME_OVERHEAD).map_err(|_| Error::FrameTooLarge)?;
-        out.extend_from_slice(&len.to_be_bytes());
+        let mut nonce = [0u8; 12];
+        nonce[4..].copy_from_slice(&self.counter.to_be_bytes());
+        self.counter += 1;
+        self.finished = prefix.last;
+        Ok(FrameParams {
+            nonce,
+            prefix: prefix.encode(),
+        })
+    }
+
+    /// Nonce and prefix for sealing the next frame of `plaintext_len` bytes.
+    pub fn seal_next(&mut self, plaintext_len: usize, last: bool) -> Result<FrameParams, Error> {
+        if plaintext_len > MAX_FRAME_PLAINTEXT {
+            return Err(Error::FrameTooLarge);
+        }
+        self.next(Prefix {
+            len: plaintext_len + FRAME_OVERHEAD,
+            last,
+        })
+    }
+
+    /// Nonce and associated data for opening the next received frame.
+    pub fn open_next(&mut self, prefix: Prefix) -> Result<FrameParams, Error> {
+        self.next(prefix)
+    }
+
+    /// Call when a frame fails to open: the stream is dead from then on.
+    pub fn fail(&mut self) -> Error {
+        self.failed = true;
+        Error::FrameForged
+    }
+
+    /// Whether the final frame has been sealed or opened.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Call when the stream ends: an error unless the final frame came.
+    pub fn finish(&self) -> Result<(), Error> {
+        if self.finished && !self.failed {
+            Ok(())
+        } else {
+            Err(Error::Truncated)
+        }
+    }
+}
+
+/// Encrypts one direction.
+pub struct Sealer {
+    cipher: Aes256Gcm,
+    sequence: Sequence,
+}
+
+impl Sealer {
+    pub fn new(key: &[u8; 32]) -> Self {
+        Self {
+            cipher: Aes256Gcm::new(key.into()),
+            sequence: Sequence::new(),
+        }
+    }
+
+    /// Appends the frame (prefix, ciphertext, tag) for `plaintext` (≤ [`MAX_FRAME_PLAINTEXT`])
+    /// to `out`.
+    pub fn seal_into(
+        &mut self,
+        plaintext: &[u8],
+        last: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let params = self.sequence.seal_next(plaintext.len(), last)?;
+        out.extend_from_slice(&params.prefix);
         let start = out.len();
         out.extend_from_slice(plaintext);
         let tag = self
             .cipher
-            .encrypt_in_place_detached(&nonce(self.counter), &[u8::from(last)], &mut out[start..])
+            .encrypt_inout_detached(
+                &params.nonce.into(),
+                &params.prefix,
+                (&mut out[start..]).into(),
+            )
             .map_err(|_| Error::FrameTooLarge)?;
         out.extend_from_slice(&tag);
-        self.counter += 1;
-        self.finished = last;
         Ok(())
     }
 
     /// The frame for `plaintext`, as a new buffer.
     pub fn seal(&mut self, plaintext: &[u8], last: bool) -> Result<Vec<u8>, Error> {
-        let mut out = Vec::with_capacity(4 + plaintext.len() + FRAME_OVERHEAD);
+        let mut out = Vec::with_capacity(PREFIX_LEN + plaintext.len() + FRAME_OVERHEAD);
         self.seal_into(plaintext, last, &mut out)?;
         Ok(out)
     }
@@ -81,59 +187,46 @@ impl Sealer {
 
 /// Decrypts one direction.
 pub struct Opener {
-    cipher: ChaCha20Poly1305,
-    counter: u64,
-    finished: bool,
+    cipher: Aes256Gcm,
+    sequence: Sequence,
 }
 
 impl Opener {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
-            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
-            counter: 0,
-            finished: false,
+            cipher: Aes256Gcm::new(key.into()),
+            sequence: Sequence::new(),
         }
     }
 
-    /// Opens one frame's ciphertext (without its length prefix) in place; on success `frame` holds
-    /// the plaintext and the result says whether it was the final frame.
-    pub fn open_in_place(&mut self, frame: &mut Vec<u8>) -> Result<bool, Error> {
-        if self.finished {
-            return Err(Error::AfterFinal);
-        }
-        if frame.len() < FRAME_OVERHEAD || frame.len() > MAX_FRAME_CIPHERTEXT {
-            return Err(Error::FrameTooLarge);
-        }
-        let body = frame.len() - FRAME_OVERHEAD;
-        let tag = *Tag::from_slice(&frame[body..]);
-        frame.truncate(body);
-        let n = nonce(self.counter);
-        for last in [false, true] {
-            if self
-                .cipher
-                .decrypt_in_place_detached(&n, &[u8::from(last)], frame, &tag)
-                .is_ok()
-            {
-                self.counter += 1;
-                self.finished = last;
-                return Ok(last);
-            }
-        }
-        Err(Error::FrameForged)
+    /// Opens `frame` in place; on success its body holds the plaintext and the result says
+    /// whether it was the final frame.
+    pub fn open_in_place(&mut self, frame: &mut Frame) -> Result<bool, Error> {
+        let params = self.sequence.open_next(frame.prefix)?;
+        let Some(body) = frame.body.len().checked_sub(FRAME_OVERHEAD) else {
+            return Err(self.sequence.fail());
+        };
+        let tag = Tag::try_from(&frame.body[body..]).map_err(|_| self.sequence.fail())?;
+        frame.body.truncate(body);
+        self.cipher
+            .decrypt_inout_detached(
+                &params.nonce.into(),
+                &params.prefix,
+                frame.body.as_mut_slice().into(),
+                &tag,
+            )
+            .map_err(|_| self.sequence.fail())?;
+        Ok(frame.prefix.last)
     }
 
     /// Whether the final frame has been opened.
     pub fn is_finished(&self) -> bool {
-        self.finished
+        self.sequence.is_finished()
     }
 
     /// Call when the stream ends: an error unless the final frame came.
     pub fn finish(&self) -> Result<(), Error> {
-        if self.finished {
-            Ok(())
-        } else {
-            Err(Error::Truncated)
-        }
+        self.sequence.finish()
     }
 }
 
@@ -158,27 +251,24 @@ impl FrameReader {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// The next complete frame's ciphertext, if one has fully arrived. A length prefix over the
-    /// limit is an error before anything is allocated for it.
-    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, Error> {
+    /// The next complete frame, if one has fully arrived. A length prefix out of range is an
+    /// error before anything is allocated for it.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
         let available = &self.buf[self.start..];
-        let Some(prefix) = available.first_chunk::<4>() else {
+        let Some(bytes) = available.first_chunk::<PREFIX_LEN>() else {
             return Ok(None);
         };
-        let len = u32::from_be_bytes(*prefix) as usize;
-        if !(FRAME_OVERHEAD..=MAX_FRAME_CIPHERTEXT).contains(&len) {
-            return Err(Error::FrameTooLarge);
-        }
-        if available.len() < 4 + len {
+        let prefix = Prefix::decode(*bytes)?;
+        if available.len() < PREFIX_LEN + prefix.len {
             return Ok(None);
         }
-        let frame = available[4..4 + len].to_vec();
-        self.start += 4 + len;
+        let body = available[PREFIX_LEN..PREFIX_LEN + prefix.len].to_vec();
+        self.start += PREFIX_LEN + prefix.len;
         if self.start > MAX_FRAME_CIPHERTEXT {
             self.buf.drain(..self.start);
             self.start = 0;
         }
-        Ok(Some(frame))
+        Ok(Some(Frame { prefix, body }))
     }
 
     /// Bytes received but not yet returned as a frame.
@@ -241,7 +331,7 @@ mod tests {
             reader.push(chunk);
             while let Some(mut frame) = reader.next_frame()? {
                 opener.open_in_place(&mut frame)?;
-                out.push(frame);
+                out.push(frame.body);
             }
         }
         opener.finish()?;
@@ -291,6 +381,13 @@ mod tests {
             flipped[i] ^= 1;
             assert!(read_all(&flipped, 9).is_err(), "flip at {i} went unnoticed");
         }
+        // The final bit is authenticated: set early or cleared at the end, the frame fails.
+        let mut early_end = ok.clone();
+        early_end[0] ^= 0x80;
+        assert_eq!(read_all(&early_end, 9).unwrap_err(), Error::FrameForged);
+        let mut no_end = ok.clone();
+        no_end[f0.len() + f1.len()] ^= 0x80;
+        assert_eq!(read_all(&no_end, 9).unwrap_err(), Error::FrameForged);
         let other_key = {
             let mut s = Sealer::new(&[8; 32]);
             s.seal(b"zero", true).unwrap()

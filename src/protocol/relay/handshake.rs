@@ -145,6 +145,18 @@ pub async fn recipient<R: RngCore + CryptoRng>(
     Ok(Confirmed { key, h_k })
 }
 
+/// The data-connection version this code speaks: 2 = the AES-256-GCM frames of [`super::Sealer`].
+pub const DATA_VERSION: &str = "2";
+
+/// The hello that opens a data connection (a line on TCP, without its `\n`; a text message on
+/// WebSocket).
+pub fn data_hello(seat: &Seat, h_k: &str) -> String {
+    format!(
+        "zkrelay-data {DATA_VERSION} {} {} {h_k}",
+        seat.channel, seat.uuid
+    )
+}
+
 /// Asks the relay to open the data plane for this seat (`role` is `sender` or `recipient`);
 /// returns the reply (its `data_port` is where raw TCP clients connect).
 pub async fn open_data(api: &impl RelayApi, role: &str, seat: &Seat) -> Result<Value> {

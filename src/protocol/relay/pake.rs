@@ -116,11 +116,11 @@ impl SharedKey {
         confirm(&self.h_k(), h_k)
     }
 
-    /// The 32-byte ChaCha20-Poly1305 key for one direction of `channel`: HKDF-SHA256 from k.
+    /// The 32-byte AES-256-GCM key for one direction of `channel`: HKDF-SHA256 from k.
     pub fn data_key(&self, channel: &str, direction: Direction) -> [u8; 32] {
         let label: &[u8] = match direction {
-            Direction::SenderToRecipient => b"zkrelay v1 sender->recipient ",
-            Direction::RecipientToSender => b"zkrelay v1 recipient->sender ",
+            Direction::SenderToRecipient => b"zkrelay v2 aes-256-gcm sender->recipient ",
+            Direction::RecipientToSender => b"zkrelay v2 aes-256-gcm recipient->sender ",
         };
         let info = [label, channel.as_bytes()].concat();
         let mut out = [0u8; 32];

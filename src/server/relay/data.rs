@@ -2,7 +2,7 @@
 //! once both are there, staples them together and copies bytes both ways until both ends finish.
 //!
 //! - CLI: raw TCP on the data port. The client sends one line, the *hello*:
-//!   `zkrelay-data 1 <channel> <uuid> <h_k>\n` (at most 256 bytes).
+//!   `zkrelay-data 2 <channel> <uuid> <h_k>\n` (at most 256 bytes; 2 = the AES-256-GCM frames).
 //! - Browser: a WebSocket on `/ws/data/<channel>` whose first (text) message is the same hello.
 //!
 //! The relay answers `ok` (a line on TCP, a text message on WebSocket) to both sides once stapled,
@@ -10,6 +10,7 @@
 //! stream; WebSocket binary messages are chunks of it. Any mix of TCP and WebSocket works.
 
 use super::{Board, RelayChannels};
+use crate::protocol::relay::handshake::DATA_VERSION;
 use crate::{
     api::{ApiError, ErrorCode},
     server::{AppState, channels::Side},
@@ -60,7 +61,7 @@ fn parse_hello(line: &str) -> Result<Hello, ApiError> {
         parts.next(),
         parts.next(),
     ) {
-        (Some("zkrelay-data"), Some("1"), Some(channel), Some(uuid), Some(h_k), None) => {
+        (Some("zkrelay-data"), Some(DATA_VERSION), Some(channel), Some(uuid), Some(h_k), None) => {
             Ok(Hello {
                 channel: channel.to_owned(),
                 uuid: uuid.to_owned(),
@@ -68,7 +69,7 @@ fn parse_hello(line: &str) -> Result<Hello, ApiError> {
             })
         }
         _ => Err(ApiError::bad_request(
-            "expected the hello line: zkrelay-data 1 <channel> <uuid> <h_k>",
+            "expected the hello line: zkrelay-data 2 <channel> <uuid> <h_k> (update your client if it sends another version)",
         )),
     }
 }
