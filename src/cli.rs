@@ -188,7 +188,7 @@ async fn send(args: SendArgs) -> Result<(), String> {
         eprintln!("On the other side run `zkrelay receive` and enter:\n\n    {phrase}\n");
     })
     .await?;
-    eprintln!("delivered: {} bytes ({})", done.bytes, done.kind);
+    eprintln!("delivered: {} ({})", done.summary(), done.kind);
     Ok(())
 }
 
@@ -215,9 +215,9 @@ async fn receive(args: ReceiveArgs) -> Result<(), String> {
     };
     let done = transfer::receive(&endpoint(&args.relay), phrase.trim(), &destination).await?;
     match (&done.path, &done.text) {
-        (Some(path), _) => eprintln!("received {} bytes into {}", done.bytes, path.display()),
+        (Some(path), _) => eprintln!("received {} into {}", done.summary(), path.display()),
         (None, Some(text)) => println!("{text}"),
-        (None, None) => eprintln!("received {} bytes", done.bytes),
+        (None, None) => eprintln!("received {}", done.summary()),
     }
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! data connection. They are library functions so tests run them in-process against a real server.
 
 use crate::protocol::relay::{
-    Code, Direction, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener, Sealer, SharedKey,
+    Code, Direction, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener, PREFIX_LEN,
+    Sealer, SharedKey,
     handshake::{self, RelayApi, Seat, field},
     sanitize_filename, split_phrase,
 };
@@ -64,6 +65,20 @@ pub struct Delivered {
     pub path: Option<PathBuf>,
     /// Received text (receive side, when the destination is a folder).
     pub text: Option<String>,
+    /// How long the encrypted data took, from the stapled connection to the acknowledgement.
+    pub data_time: Duration,
+}
+
+impl Delivered {
+    /// "N bytes in S s (R MB/s)".
+    pub fn summary(&self) -> String {
+        let secs = self.data_time.as_secs_f64();
+        format!(
+            "{} bytes in {secs:.2} s ({:.0} MB/s)",
+            self.bytes,
+            self.bytes as f64 / secs.max(1e-6) / 1e6
+        )
+    }
 }
 
 type Result<T> = std::result::Result<T, String>;
@@ -322,98 +337,146 @@ async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
 
 /// Frames sealed per network write.
 const FRAMES_PER_WRITE: usize = 4;
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 1024 * 1024;
+/// A data connection that moves nothing for this long is given up.
+const STALL_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Encrypts header and content to the recipient, then reads its acknowledgement. Reading and
-/// sealing run on a blocking thread, overlapped with the socket writes.
+/// The data connection as a blocking socket, for the sealing and opening threads: the kernel's
+/// socket buffers overlap the network with the crypto, and bytes go from the file to the socket
+/// (and back) with no copy in between.
+fn blocking(stream: TcpStream) -> Result<std::net::TcpStream> {
+    let stream = stream.into_std().map_err(|e| e.to_string())?;
+    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(STALL_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(STALL_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    Ok(stream)
+}
+
+fn io_error(doing: &str, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            format!(
+                "{doing}: the connection stalled for {} s",
+                STALL_TIMEOUT.as_secs()
+            )
+        }
+        _ => format!("{doing}: {e}"),
+    }
+}
+
+/// Encrypts header and content to the recipient, then reads its acknowledgement.
 async fn stream_out(
     stream: TcpStream,
     key: &SharedKey,
     channel: &str,
     header: Header,
-    mut source: Source,
+    source: Source,
 ) -> Result<Delivered> {
-    let (mut reader, mut writer) = stream.into_split();
+    let started = Instant::now();
+    let stream = blocking(stream)?;
     let data_key = key.data_key(channel, Direction::SenderToRecipient);
+    let ack_key = key.data_key(channel, Direction::RecipientToSender);
     let total = header.size;
-    let header_bytes = header.encode();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<u8>, u64)>(4);
-    let sealing = tokio::task::spawn_blocking(move || -> Result<()> {
-        let mut sealer = Sealer::new(&data_key);
-        let mut out = Vec::with_capacity(FRAMES_PER_WRITE * (MAX_FRAME_PLAINTEXT + 20));
-        sealer
-            .seal_into(&header_bytes, false, &mut out)
-            .map_err(|e| e.to_string())?;
-        let mut chunk = vec![0u8; MAX_FRAME_PLAINTEXT];
-        let mut sent = 0u64;
-        let mut frames = 1;
-        loop {
-            let n =
-                read_full(&mut source, &mut chunk).map_err(|e| format!("reading input: {e}"))?;
+    let kind = header.kind.clone();
+    tokio::task::spawn_blocking(move || send_frames(stream, &data_key, &ack_key, &header, source))
+        .await
+        .map_err(|_| "the sending thread failed")??;
+    Ok(Delivered {
+        kind,
+        bytes: total,
+        path: None,
+        text: None,
+        data_time: started.elapsed(),
+    })
+}
+
+fn send_frames(
+    mut stream: std::net::TcpStream,
+    data_key: &[u8; 32],
+    ack_key: &[u8; 32],
+    header: &Header,
+    mut source: Source,
+) -> Result<()> {
+    use std::io::{Read, Write};
+    const FRAME: usize = PREFIX_LEN + MAX_FRAME_PLAINTEXT + FRAME_OVERHEAD;
+    let total = header.size;
+    let mut sealer = Sealer::new(data_key);
+    let mut out = sealer
+        .seal(&header.encode(), false)
+        .map_err(|e| e.to_string())?;
+    let mut batch = vec![0u8; FRAMES_PER_WRITE * FRAME];
+    let mut progress = Progress::new("sending", total);
+    let mut sent = 0u64;
+    let mut last = false;
+    while !last {
+        // Read each frame's plaintext into its place in the batch and seal it there.
+        let mut used = 0;
+        for _ in 0..FRAMES_PER_WRITE {
+            let room = &mut batch[used..used + FRAME];
+            let n = read_full(
+                &mut source,
+                &mut room[PREFIX_LEN..PREFIX_LEN + MAX_FRAME_PLAINTEXT],
+            )
+            .map_err(|e| format!("reading input: {e}"))?;
             sent += n as u64;
             if sent > total {
                 return Err("the input grew while it was being sent".into());
             }
-            let last = n < chunk.len() || sent == total;
+            last = n < MAX_FRAME_PLAINTEXT || sent == total;
             if last && sent != total {
                 return Err("the input shrank while it was being sent".into());
             }
+            let frame = PREFIX_LEN + n + FRAME_OVERHEAD;
             sealer
-                .seal_into(&chunk[..n], last, &mut out)
+                .seal_in_place(&mut room[..frame], last)
                 .map_err(|e| e.to_string())?;
-            frames += 1;
-            if frames >= FRAMES_PER_WRITE || last {
-                let full = std::mem::replace(
-                    &mut out,
-                    Vec::with_capacity(FRAMES_PER_WRITE * (MAX_FRAME_PLAINTEXT + 20)),
-                );
-                if tx.blocking_send((full, sent)).is_err() {
-                    return Err("the connection ended".into());
-                }
-                frames = 0;
-            }
+            used += frame;
             if last {
-                return Ok(());
+                break;
             }
         }
-    });
-    let mut progress = Progress::new("sending", total);
-    while let Some((bytes, sent)) = rx.recv().await {
-        writer
-            .write_all(&bytes)
-            .await
-            .map_err(|e| format!("sending: {e}"))?;
+        if !out.is_empty() {
+            stream
+                .write_all(&out)
+                .map_err(|e| io_error("sending", &e))?;
+            out.clear();
+        }
+        stream
+            .write_all(&batch[..used])
+            .map_err(|e| io_error("sending", &e))?;
         progress.update(sent);
     }
-    sealing.await.map_err(|_| "the sealing thread failed")??;
-    writer.shutdown().await.map_err(|e| e.to_string())?;
+    stream
+        .shutdown(std::net::Shutdown::Write)
+        .map_err(|e| e.to_string())?;
     progress.done();
     // The recipient's acknowledgement, in its own direction.
-    let mut opener = Opener::new(&key.data_key(channel, Direction::RecipientToSender));
+    let mut opener = Opener::new(ack_key);
     let mut frames = FrameReader::new();
-    let mut buf = vec![0u8; 4096];
     let ack = loop {
-        if let Some(mut frame) = frames.next_frame().map_err(|e| e.to_string())? {
-            opener
-                .open_in_place(&mut frame)
-                .map_err(|e| e.to_string())?;
-            break frame.body;
+        if let Some((prefix, body)) = frames.next_in_place().map_err(|e| e.to_string())? {
+            break opener
+                .open_slice(prefix, body)
+                .map_err(|e| e.to_string())?
+                .to_vec();
         }
-        let n = reader.read(&mut buf).await.map_err(|e| e.to_string())?;
+        let n = frames
+            .fill(MAX_ACK, |room| stream.read(room))
+            .map_err(|e| io_error("waiting for the confirmation", &e))?;
         if n == 0 || frames.pending() > MAX_ACK {
             return Err("the recipient did not confirm the transfer".into());
         }
-        frames.push(&buf[..n]);
     };
     let ack: Value = serde_json::from_slice(&ack).map_err(|_| "unreadable confirmation")?;
     if ack["ok"] != true || ack["received"] != total {
         return Err(format!("the recipient reported a problem: {ack}"));
     }
-    Ok(Delivered {
-        kind: header.kind,
-        bytes: total,
-        path: None,
-        text: None,
-    })
+    Ok(())
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
@@ -430,102 +493,101 @@ fn read_full(input: &mut Source, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// Decrypts the sender's stream into `destination`, then acknowledges. Opening and writing run on
-/// a blocking thread, overlapped with the socket reads.
+/// Decrypts the sender's stream into `destination`, then acknowledges.
 async fn stream_in(
     stream: TcpStream,
     key: &SharedKey,
     channel: &str,
     destination: &Destination,
 ) -> Result<Delivered> {
-    let (mut reader, mut writer) = stream.into_split();
+    let started = Instant::now();
+    let stream = blocking(stream)?;
     let data_key = key.data_key(channel, Direction::SenderToRecipient);
+    let ack_key = key.data_key(channel, Direction::RecipientToSender);
     let destination = destination.clone();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
-    let opening = tokio::task::spawn_blocking(move || -> Result<(Header, u64, Sink)> {
-        let mut opener = Opener::new(&data_key);
-        let mut frames = FrameReader::new();
-        let mut header: Option<Header> = None;
-        let mut sink: Option<Sink> = None;
-        let mut received = 0u64;
-        let mut progress = Progress::new("receiving", 0);
-        let outcome = (|| -> Result<()> {
-            loop {
-                while let Some(mut frame) = frames.next_frame().map_err(|e| e.to_string())? {
-                    let last = opener
-                        .open_in_place(&mut frame)
-                        .map_err(|e| e.to_string())?;
-                    match &header {
-                        None => {
-                            let h = Header::decode(&frame.body).map_err(|e| e.to_string())?;
-                            progress = Progress::new("receiving", h.size);
-                            sink = Some(Sink::create(&h, &destination)?);
-                            header = Some(h);
-                        }
-                        Some(h) => {
-                            received += frame.body.len() as u64;
-                            if received > h.size {
-                                return Err("the sender sent more than it announced".into());
-                            }
-                            if let Some(sink) = &mut sink {
-                                sink.write(&frame.body)?;
-                            }
-                            progress.update(received);
-                        }
-                    }
-                    if last {
-                        return Ok(());
-                    }
-                }
-                match rx.blocking_recv() {
-                    Some(chunk) => frames.push(&chunk),
+    let mut delivered = tokio::task::spawn_blocking(move || {
+        receive_frames(stream, &data_key, &ack_key, &destination)
+    })
+    .await
+    .map_err(|_| "the receiving thread failed")??;
+    delivered.data_time = started.elapsed();
+    Ok(delivered)
+}
+
+fn receive_frames(
+    mut stream: std::net::TcpStream,
+    data_key: &[u8; 32],
+    ack_key: &[u8; 32],
+    destination: &Destination,
+) -> Result<Delivered> {
+    use std::io::{Read, Write};
+    let mut opener = Opener::new(data_key);
+    let mut frames = FrameReader::new();
+    let mut header: Option<Header> = None;
+    let mut sink: Option<Sink> = None;
+    let mut received = 0u64;
+    let mut progress = Progress::new("receiving", 0);
+    let outcome = (|| -> Result<()> {
+        loop {
+            while let Some((prefix, body)) = frames.next_in_place().map_err(|e| e.to_string())? {
+                let plaintext = opener.open_slice(prefix, body).map_err(|e| e.to_string())?;
+                match &header {
                     None => {
-                        opener.finish().map_err(|e| e.to_string())?;
-                        return Err("the transfer ended early".into());
+                        let h = Header::decode(plaintext).map_err(|e| e.to_string())?;
+                        progress = Progress::new("receiving", h.size);
+                        sink = Some(Sink::create(&h, destination)?);
+                        header = Some(h);
+                    }
+                    Some(h) => {
+                        received += plaintext.len() as u64;
+                        if received > h.size {
+                            return Err("the sender sent more than it announced".into());
+                        }
+                        if let Some(sink) = &mut sink {
+                            sink.write(plaintext)?;
+                        }
+                        progress.update(received);
                     }
                 }
-            }
-        })();
-        match (outcome, header, sink) {
-            (Ok(()), Some(h), Some(sink)) if received == h.size => {
-                progress.done();
-                Ok((h, received, sink))
-            }
-            (outcome, _, sink) => {
-                if let Some(sink) = sink {
-                    sink.discard();
-                }
-                Err(outcome
-                    .err()
-                    .unwrap_or_else(|| "the transfer is incomplete".into()))
-            }
-        }
-    });
-    let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        let n = reader.read(&mut buf).await.map_err(|e| e.to_string());
-        match n {
-            Ok(n) if n > 0 => {
-                if tx.send(buf[..n].to_vec()).await.is_err() {
-                    break; // the opener has finished (or failed)
+                if prefix.last {
+                    return Ok(());
                 }
             }
-            _ => break,
+            let n = frames
+                .fill(READ_CHUNK, |room| stream.read(room))
+                .map_err(|e| io_error("receiving", &e))?;
+            if n == 0 {
+                opener.finish().map_err(|e| e.to_string())?;
+                return Err("the transfer ended early".into());
+            }
         }
-    }
-    drop(tx);
-    let (header, received, sink) = opening.await.map_err(|_| "the opening thread failed")??;
+    })();
+    let (header, sink) = match (outcome, header, sink) {
+        (Ok(()), Some(h), Some(sink)) if received == h.size => (h, sink),
+        (outcome, _, sink) => {
+            if let Some(sink) = sink {
+                sink.discard();
+            }
+            return Err(outcome
+                .err()
+                .unwrap_or_else(|| "the transfer is incomplete".into()));
+        }
+    };
+    progress.done();
     let (path, text) = sink.finish()?;
-    let mut sealer = Sealer::new(&key.data_key(channel, Direction::RecipientToSender));
+    let mut sealer = Sealer::new(ack_key);
     let ack = serde_json::to_vec(&json!({ "received": received, "ok": true })).unwrap_or_default();
     let frame = sealer.seal(&ack, true).map_err(|e| e.to_string())?;
-    writer.write_all(&frame).await.map_err(|e| e.to_string())?;
-    let _ = writer.shutdown().await;
+    stream
+        .write_all(&frame)
+        .map_err(|e| io_error("confirming", &e))?;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
     Ok(Delivered {
         kind: header.kind,
         bytes: received,
         path,
         text,
+        data_time: Duration::ZERO,
     })
 }
 
@@ -534,7 +596,8 @@ enum Sink {
     File {
         partial: PathBuf,
         target: PathBuf,
-        file: std::io::BufWriter<std::fs::File>,
+        /// Written unbuffered: each write is a whole frame's plaintext (up to 64 KiB).
+        file: std::fs::File,
     },
     Text(Vec<u8>),
     Stdout(std::io::Stdout),
@@ -563,7 +626,7 @@ impl Sink {
                 Ok(Sink::File {
                     partial,
                     target,
-                    file: std::io::BufWriter::with_capacity(1 << 20, file),
+                    file,
                 })
             }
         }

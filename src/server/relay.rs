@@ -9,6 +9,8 @@
 //! their [`ErrorCode`].
 
 mod data;
+#[cfg(target_os = "linux")]
+mod splice;
 
 use super::{
     AppState,

@@ -161,19 +161,36 @@ impl Sealer {
         last: bool,
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
-        let params = self.sequence.seal_next(plaintext.len(), last)?;
-        out.extend_from_slice(&params.prefix);
+        if plaintext.len() > MAX_FRAME_PLAINTEXT {
+            return Err(Error::FrameTooLarge);
+        }
         let start = out.len();
+        out.extend_from_slice(&[0; PREFIX_LEN]);
         out.extend_from_slice(plaintext);
+        out.extend_from_slice(&[0; FRAME_OVERHEAD]);
+        let sealed = self.seal_in_place(&mut out[start..], last);
+        if sealed.is_err() {
+            out.truncate(start);
+        }
+        sealed
+    }
+
+    /// Seals a frame laid out in place, with no copy: `frame` is [`PREFIX_LEN`] bytes to fill,
+    /// the plaintext, then [`FRAME_OVERHEAD`] bytes to fill with the tag.
+    pub fn seal_in_place(&mut self, frame: &mut [u8], last: bool) -> Result<(), Error> {
+        let len = frame
+            .len()
+            .checked_sub(PREFIX_LEN + FRAME_OVERHEAD)
+            .ok_or(Error::FrameTooLarge)?;
+        let params = self.sequence.seal_next(len, last)?;
+        let (prefix, rest) = frame.split_at_mut(PREFIX_LEN);
+        let (body, tag_slot) = rest.split_at_mut(len);
+        prefix.copy_from_slice(&params.prefix);
         let tag = self
             .cipher
-            .encrypt_inout_detached(
-                &params.nonce.into(),
-                &params.prefix,
-                (&mut out[start..]).into(),
-            )
+            .encrypt_inout_detached(&params.nonce.into(), &params.prefix, body.into())
             .map_err(|_| Error::FrameTooLarge)?;
-        out.extend_from_slice(&tag);
+        tag_slot.copy_from_slice(&tag);
         Ok(())
     }
 
@@ -202,21 +219,32 @@ impl Opener {
     /// Opens `frame` in place; on success its body holds the plaintext and the result says
     /// whether it was the final frame.
     pub fn open_in_place(&mut self, frame: &mut Frame) -> Result<bool, Error> {
-        let params = self.sequence.open_next(frame.prefix)?;
-        let Some(body) = frame.body.len().checked_sub(FRAME_OVERHEAD) else {
+        let len = self.open_slice(frame.prefix, &mut frame.body)?.len();
+        frame.body.truncate(len);
+        Ok(frame.prefix.last)
+    }
+
+    /// Opens the ciphertext‖tag that followed `prefix`, in place; returns the plaintext.
+    pub fn open_slice<'a>(
+        &mut self,
+        prefix: Prefix,
+        body: &'a mut [u8],
+    ) -> Result<&'a [u8], Error> {
+        let params = self.sequence.open_next(prefix)?;
+        let Some(len) = body.len().checked_sub(FRAME_OVERHEAD) else {
             return Err(self.sequence.fail());
         };
-        let tag = Tag::try_from(&frame.body[body..]).map_err(|_| self.sequence.fail())?;
-        frame.body.truncate(body);
+        let (body, tag) = body.split_at_mut(len);
+        let tag = Tag::try_from(&*tag).map_err(|_| self.sequence.fail())?;
         self.cipher
             .decrypt_inout_detached(
                 &params.nonce.into(),
                 &params.prefix,
-                frame.body.as_mut_slice().into(),
+                (&mut *body).into(),
                 &tag,
             )
             .map_err(|_| self.sequence.fail())?;
-        Ok(frame.prefix.last)
+        Ok(body)
     }
 
     /// Whether the final frame has been opened.
@@ -233,8 +261,10 @@ impl Opener {
 /// Cuts a byte stream (pushed in chunks of any size) into frames, bounded.
 #[derive(Default)]
 pub struct FrameReader {
+    /// Received bytes live in `buf[start..end]`; the rest is room, zeroed once when it grew.
     buf: Vec<u8>,
     start: usize,
+    end: usize,
 }
 
 impl FrameReader {
@@ -242,19 +272,53 @@ impl FrameReader {
         Self::default()
     }
 
+    /// Makes room for `more` bytes after `end`, moving what is left to the front first.
+    fn room(&mut self, more: usize) -> &mut [u8] {
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        } else if self.start > MAX_FRAME_CIPHERTEXT {
+            self.buf.copy_within(self.start..self.end, 0);
+            (self.start, self.end) = (0, self.end - self.start);
+        }
+        if self.buf.len() < self.end + more {
+            self.buf.resize(self.end + more, 0);
+        }
+        &mut self.buf[self.end..self.end + more]
+    }
+
     /// Adds received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.start > 0 && self.start == self.buf.len() {
-            self.buf.clear();
-            self.start = 0;
+        self.room(bytes.len()).copy_from_slice(bytes);
+        self.end += bytes.len();
+    }
+
+    /// Lets `read` write up to `max` received bytes straight into the buffer (no copy); `read`
+    /// returns how many it wrote, as `std::io::Read::read` does.
+    pub fn fill<E>(
+        &mut self,
+        max: usize,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let got = read(self.room(max));
+        if let Ok(n) = &got {
+            self.end += (*n).min(max);
         }
-        self.buf.extend_from_slice(bytes);
+        got
     }
 
     /// The next complete frame, if one has fully arrived. A length prefix out of range is an
     /// error before anything is allocated for it.
     pub fn next_frame(&mut self) -> Result<Option<Frame>, Error> {
-        let available = &self.buf[self.start..];
+        Ok(self.next_in_place()?.map(|(prefix, body)| Frame {
+            prefix,
+            body: body.to_vec(),
+        }))
+    }
+
+    /// Like [`FrameReader::next_frame`], but lends the ciphertext‖tag in place (to open it there
+    /// with [`Opener::open_slice`]).
+    pub fn next_in_place(&mut self) -> Result<Option<(Prefix, &mut [u8])>, Error> {
+        let available = &self.buf[self.start..self.end];
         let Some(bytes) = available.first_chunk::<PREFIX_LEN>() else {
             return Ok(None);
         };
@@ -262,18 +326,14 @@ impl FrameReader {
         if available.len() < PREFIX_LEN + prefix.len {
             return Ok(None);
         }
-        let body = available[PREFIX_LEN..PREFIX_LEN + prefix.len].to_vec();
-        self.start += PREFIX_LEN + prefix.len;
-        if self.start > MAX_FRAME_CIPHERTEXT {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
-        Ok(Some(Frame { prefix, body }))
+        let body = self.start + PREFIX_LEN..self.start + PREFIX_LEN + prefix.len;
+        self.start = body.end;
+        Ok(Some((prefix, &mut self.buf[body])))
     }
 
     /// Bytes received but not yet returned as a frame.
     pub fn pending(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 }
 
@@ -347,6 +407,27 @@ mod tests {
         for step in [1, 3, 4096, bytes.len()] {
             let got = read_all(&bytes, step).unwrap();
             assert_eq!(got, chunks.iter().map(|c| c.to_vec()).collect::<Vec<_>>());
+        }
+        // The no-copy path: bytes read straight into the reader, frames opened where they lie.
+        let want: Vec<Vec<u8>> = chunks.iter().map(|c| c.to_vec()).collect();
+        for step in [1, 5000, bytes.len()] {
+            let mut reader = FrameReader::new();
+            let mut opener = Opener::new(&KEY);
+            let mut got = Vec::new();
+            for chunk in bytes.chunks(step) {
+                let n = reader
+                    .fill(step, |room| -> Result<usize, ()> {
+                        room[..chunk.len()].copy_from_slice(chunk);
+                        Ok(chunk.len())
+                    })
+                    .unwrap();
+                assert_eq!(n, chunk.len());
+                while let Some((prefix, body)) = reader.next_in_place().unwrap() {
+                    got.push(opener.open_slice(prefix, body).unwrap().to_vec());
+                }
+            }
+            opener.finish().unwrap();
+            assert_eq!(got, want);
         }
         let mut sealer = Sealer::new(&KEY);
         assert_eq!(

@@ -274,16 +274,26 @@ async fn greet(conn: DataConn) -> Option<DataConn> {
 /// Copies both ways until both directions have ended.
 async fn pump(a: DataConn, b: DataConn) {
     match (a, b) {
-        (DataConn::Tcp(mut a), DataConn::Tcp(mut b)) => {
-            let _ = tokio::io::copy_bidirectional_with_sizes(&mut a, &mut b, CHUNK * 4, CHUNK * 4)
-                .await;
-        }
+        (DataConn::Tcp(a), DataConn::Tcp(b)) => tcp_pump(a, b).await,
         (a, b) => {
             let (a_read, a_write) = split(a);
             let (b_read, b_write) = split(b);
             tokio::join!(forward(a_read, b_write), forward(b_read, a_write));
         }
     }
+}
+
+/// TCP ↔ TCP: zero-copy `splice(2)` on Linux, a buffered copy elsewhere.
+#[cfg(target_os = "linux")]
+async fn tcp_pump(a: TcpStream, b: TcpStream) {
+    if let Err(e) = super::splice::pump(&a, &b).await {
+        tracing::debug!(error = %e, "relay: a data connection ended with an error");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn tcp_pump(mut a: TcpStream, mut b: TcpStream) {
+    let _ = tokio::io::copy_bidirectional_with_sizes(&mut a, &mut b, CHUNK * 4, CHUNK * 4).await;
 }
 
 enum Reader {
