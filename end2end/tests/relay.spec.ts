@@ -1,7 +1,9 @@
 // Relay in two browsers: two contexts (two people) send a text and a 5 MB file with the code.
 import { test, expect, Browser, Page } from '@playwright/test';
+import { spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as path from 'path';
 
 function collectErrors(page: Page): string[] {
   const errors: string[] = [];
@@ -69,4 +71,51 @@ test('a wrong code stops both sides and delivers nothing', async ({ browser }) =
   await expect(alice.locator('#send-status')).toContainText('different code');
   await expect(bob.locator('#receive-status')).toContainText('stopped');
   await expect(bob.locator('#receive-text')).toHaveCount(0);
+});
+
+// The CLI (TCP data connection, native AES-GCM) and a page (WebSocket, WebCrypto) speak the same
+// frames through the relay, both ways.
+function zkrelay(args: string[], env: Record<string, string>) {
+  const bin = path.resolve(__dirname, '../../target/release/zkrelay');
+  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return { stderr: () => stderr, exited };
+}
+
+const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+test('the CLI sends a file to a browser, and a browser sends one to the CLI', async ({ browser, baseURL }, testInfo) => {
+  const { alice, bob } = await twoPeople(browser);
+  const errors = [...collectErrors(alice), ...collectErrors(bob)];
+
+  const toPage = crypto.randomBytes(3 * 1024 * 1024 + 123);
+  const source = testInfo.outputPath('from-cli.bin');
+  fs.writeFileSync(source, toPage);
+  const sender = zkrelay(['send', source], { ZKRELAY_SERVER: baseURL! });
+  let phrase = '';
+  await expect.poll(() => (phrase = /^ {4}(\S+)$/m.exec(sender.stderr())?.[1] ?? ''), { timeout: 30_000 }).not.toBe('');
+  await bob.fill('#receive-code', phrase);
+  await bob.click('#receive-button');
+  await expect(bob.locator('#receive-download')).toBeVisible({ timeout: 60_000 });
+  expect(await sender.exited, sender.stderr()).toBe(0);
+  expect(sender.stderr()).toContain(`delivered: ${toPage.length} bytes`);
+  const [download] = await Promise.all([bob.waitForEvent('download'), bob.click('#receive-download')]);
+  expect(download.suggestedFilename()).toBe('from-cli.bin');
+  const saved = testInfo.outputPath('got-in-page.bin');
+  await download.saveAs(saved);
+  expect(sha256(fs.readFileSync(saved))).toBe(sha256(toPage));
+
+  const toCli = crypto.randomBytes(2 * 1024 * 1024 + 7);
+  await alice.setInputFiles('#send-file', { name: 'from-page.bin', mimeType: 'application/octet-stream', buffer: toCli });
+  await alice.click('#send-button');
+  const pagePhrase = (await alice.locator('#send-phrase').textContent({ timeout: 30_000 }))!.trim();
+  const dir = testInfo.outputPath('cli-inbox');
+  fs.mkdirSync(dir);
+  const recipient = zkrelay(['receive', '--dir', dir], { ZKRELAY_SERVER: baseURL!, ZKRELAY_CODE: pagePhrase });
+  expect(await recipient.exited, recipient.stderr()).toBe(0);
+  expect(sha256(fs.readFileSync(path.join(dir, 'from-page.bin')))).toBe(sha256(toCli));
+  await expect(alice.locator('#send-status')).toContainText(`delivered: ${toCli.length} bytes`);
+  expect(errors).toEqual([]);
 });

@@ -278,7 +278,15 @@ async fn pump(a: DataConn, b: DataConn) {
         (a, b) => {
             let (a_read, a_write) = split(a);
             let (b_read, b_write) = split(b);
-            tokio::join!(forward(a_read, b_write), forward(b_read, a_write));
+            let (b_write, a_write) =
+                tokio::join!(forward(a_read, b_write), forward(b_read, a_write));
+            // WebSocket has no half-close: a CLI that finished sending (TCP FIN) may still be
+            // waiting for the page's answer, so a WebSocket is closed only once both ways ended.
+            for writer in [a_write, b_write] {
+                if let Writer::Ws(mut w) = writer {
+                    let _ = w.send(Message::Close(None)).await;
+                }
+            }
         }
     }
 }
@@ -319,8 +327,9 @@ fn split(conn: DataConn) -> (Reader, Writer) {
     }
 }
 
-/// Copies one direction until its reader ends (or either side fails), then ends the writer.
-async fn forward(mut from: Reader, mut to: Writer) {
+/// Copies one direction until its reader ends (or either side fails). A TCP writer is then
+/// half-closed; the writer is handed back for the caller to close once both directions ended.
+async fn forward(mut from: Reader, mut to: Writer) -> Writer {
     let mut buf = vec![0u8; CHUNK];
     loop {
         let chunk: axum::body::Bytes = match &mut from {
@@ -343,12 +352,8 @@ async fn forward(mut from: Reader, mut to: Writer) {
             break;
         }
     }
-    match &mut to {
-        Writer::Tcp(w) => {
-            let _ = w.shutdown().await;
-        }
-        Writer::Ws(w) => {
-            let _ = w.send(Message::Close(None)).await;
-        }
+    if let Writer::Tcp(w) = &mut to {
+        let _ = w.shutdown().await;
     }
+    to
 }
