@@ -391,6 +391,57 @@ mod tests {
         assert_eq!(again.ready_moduli(2048).await.unwrap(), 0);
     }
 
+    #[tokio::test]
+    async fn migration_0003_keeps_the_pool_and_ids_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/old.db", dir.path().display());
+        // The database as migrations 0001 and 0002 left it, with two moduli in the pool.
+        let old = tempfile::tempdir().unwrap();
+        for name in ["0001_blum_pool.sql", "0002_identify.sql"] {
+            let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+            std::fs::copy(from.join(name), old.path().join(name)).unwrap();
+        }
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::migrate::Migrator::new(old.path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO blum_moduli (n, bits, created_at) VALUES ('a1', 8, 0), ('b3', 8, 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(store.ready_moduli(8).await.unwrap(), 2, "the pool survived");
+        // Erase the newest modulus: the next one gets a new id, not the erased one's.
+        let top: i64 = sqlx::query_scalar("SELECT MAX(id) FROM blum_moduli")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM blum_moduli WHERE id = ?")
+            .bind(top)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        store.add_modulus("c5", 8).await.unwrap();
+        let next: i64 = sqlx::query_scalar("SELECT id FROM blum_moduli WHERE n = 'c5'")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert!(next > top, "id {next} reused (erased: {top})");
+    }
+
     async fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/test.db", dir.path().display());
