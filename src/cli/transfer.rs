@@ -505,13 +505,11 @@ async fn stream_in(
     let data_key = key.data_key(channel, Direction::SenderToRecipient);
     let ack_key = key.data_key(channel, Direction::RecipientToSender);
     let destination = destination.clone();
-    let mut delivered = tokio::task::spawn_blocking(move || {
-        receive_frames(stream, &data_key, &ack_key, &destination)
+    tokio::task::spawn_blocking(move || {
+        receive_frames(stream, &data_key, &ack_key, &destination, started)
     })
     .await
-    .map_err(|_| "the receiving thread failed")??;
-    delivered.data_time = started.elapsed();
-    Ok(delivered)
+    .map_err(|_| "the receiving thread failed")?
 }
 
 fn receive_frames(
@@ -519,6 +517,7 @@ fn receive_frames(
     data_key: &[u8; 32],
     ack_key: &[u8; 32],
     destination: &Destination,
+    started: Instant,
 ) -> Result<Delivered> {
     use std::io::{Read, Write};
     let mut opener = Opener::new(data_key);
@@ -587,7 +586,7 @@ fn receive_frames(
         bytes: received,
         path,
         text,
-        data_time: Duration::ZERO,
+        data_time: started.elapsed(),
     })
 }
 

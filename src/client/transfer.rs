@@ -7,7 +7,7 @@
 
 use super::{
     Socket, SocketEvent,
-    webcrypto::{Backend, FrameOpener, FrameSealer, SealedFrame},
+    webcrypto::{Backend, FrameOpener, FrameSealer, OpenedFrame, SealedFrame},
 };
 use crate::protocol::relay::{
     Code, Direction, FrameReader, Header, MAX_FRAME_PLAINTEXT, SharedKey,
@@ -159,16 +159,26 @@ impl Data {
         }
     }
 
-    /// Starts opening every complete frame received so far.
-    fn open_ready(
+    /// Starts opening frames that have arrived, keeping at most [`IN_FLIGHT`] open at once and
+    /// taking in socket messages only as frames are needed (so a sender that sends more than it
+    /// announced is caught before much of it is held). False once the connection has closed.
+    fn open_arrived(
         &mut self,
         opener: &mut FrameOpener,
-        pending: &mut VecDeque<super::webcrypto::OpenedFrame>,
-    ) -> Result<()> {
-        while let Some(frame) = self.frames.next_frame().map_err(|e| e.to_string())? {
-            pending.push_back(opener.open(frame)?);
+        pending: &mut VecDeque<OpenedFrame>,
+    ) -> Result<bool> {
+        let mut open = true;
+        while pending.len() < IN_FLIGHT {
+            if let Some(frame) = self.frames.next_frame().map_err(|e| e.to_string())? {
+                pending.push_back(opener.open(frame)?);
+                continue;
+            }
+            match self.events.try_recv() {
+                Ok(event) => open &= self.take(event),
+                Err(_) => break,
+            }
         }
-        Ok(())
+        Ok(open)
     }
 
     /// The next frame, opened; an error if the connection closes first.
@@ -403,12 +413,9 @@ async fn stream_in(
     let mut pending = VecDeque::new();
     let mut open = true;
     while !last {
-        // Start opening whatever has arrived, then finish the oldest frame; wait for the socket
-        // only when nothing is in flight.
-        while let Ok(event) = data.events.try_recv() {
-            open &= data.take(event);
-        }
-        data.open_ready(&mut opener, &mut pending)?;
+        // Start opening what has arrived, then finish the oldest frame; wait for the socket only
+        // when nothing is in flight.
+        open &= data.open_arrived(&mut opener, &mut pending)?;
         let Some(frame) = pending.pop_front() else {
             if !open {
                 opener.finish()?;
