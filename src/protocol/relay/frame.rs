@@ -124,11 +124,6 @@ impl Sequence {
         Error::FrameForged
     }
 
-    /// Whether the final frame has been sealed or opened.
-    pub fn is_finished(&self) -> bool {
-        self.finished
-    }
-
     /// Call when the stream ends: an error unless the final frame came.
     pub fn finish(&self) -> Result<(), Error> {
         if self.finished && !self.failed {
@@ -245,11 +240,6 @@ impl Opener {
             )
             .map_err(|_| self.sequence.fail())?;
         Ok(body)
-    }
-
-    /// Whether the final frame has been opened.
-    pub fn is_finished(&self) -> bool {
-        self.sequence.is_finished()
     }
 
     /// Call when the stream ends: an error unless the final frame came.
