@@ -4,10 +4,10 @@
 pub mod identify;
 pub mod transfer;
 
+use crate::protocol::relay::handshake;
 use crate::server::{self, AppState, Config};
 use clap::{Args, Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode};
-use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
@@ -145,17 +145,22 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         default.exists().then_some(default)
     });
     let config = Config::load(path.as_deref())?;
-    let listen = config.server.listen;
-    let data_listen = config.relay.data_listen;
+    let listeners = server::Listeners::bind(&config)?;
     let state = AppState::new(config).await?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let data_listener = TcpListener::bind(data_listen)
-        .await
-        .map_err(|e| format!("cannot listen on {data_listen} (relay data port): {e}"))?;
-    tracing::info!("zkrelay listening on http://{listen} (relay data on tcp {data_listen})");
-    server::run(listener, Some(data_listener), state, shutdown_signal())
+    let names = |listeners: &[tokio::net::TcpListener]| {
+        listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    tracing::info!(
+        "zkrelay listening on http://{} (relay data on tcp {})",
+        names(&listeners.http),
+        names(&listeners.data)
+    );
+    server::run(listeners, state, shutdown_signal())
         .await
         .map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("zkrelay stopped");
@@ -183,13 +188,49 @@ async fn send(args: SendArgs) -> Result<(), String> {
         (None, Some(path)) => transfer::Payload::File(path.clone()),
         (None, None) => return Err("nothing to send".into()),
     };
-    let code = code_from_env();
-    let done = transfer::send(&endpoint(&args.relay), payload, code.as_deref(), |phrase| {
-        eprintln!("On the other side run `zkrelay receive` and enter:\n\n    {phrase}\n");
-    })
-    .await?;
-    eprintln!("delivered: {} ({})", done.summary(), done.kind);
-    Ok(())
+    let mut code = code_from_env();
+    loop {
+        let sent = transfer::send(
+            &endpoint(&args.relay),
+            payload.clone(),
+            code.as_deref(),
+            |phrase| {
+                eprintln!("On the other side run `zkrelay receive` and enter:\n\n    {phrase}\n");
+            },
+        )
+        .await;
+        match sent {
+            Ok(done) => {
+                eprintln!("delivered: {} ({})", done.summary(), done.kind);
+                return Ok(());
+            }
+            // A stranger (or a typo) on the channel: offer a fresh channel and code at once.
+            Err(e) if e.starts_with(handshake::START_AGAIN) => {
+                let again = !matches!(payload, transfer::Payload::Stdin) && ask_start_again(&e);
+                if !again {
+                    return Err(format!(
+                        "{e}\nRun the same command again for a fresh channel and code."
+                    ));
+                }
+                code = None;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Asks on the terminal whether to start again on a fresh channel (never when stdin is not a
+/// terminal: scripts get the error).
+fn ask_start_again(why: &str) -> bool {
+    use std::io::{BufRead, IsTerminal, Read, Write};
+    if !std::io::stdin().is_terminal() {
+        return false;
+    }
+    eprint!("{why}\nStart again on a fresh channel with a new code? [Y/n] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let read = std::io::stdin().lock().take(64).read_line(&mut line);
+    read.is_ok() && matches!(line.trim(), "" | "y" | "Y" | "yes")
 }
 
 async fn receive(args: ReceiveArgs) -> Result<(), String> {

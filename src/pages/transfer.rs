@@ -1,6 +1,7 @@
 //! `/send` and `/receive`: the Relay in the browser. Rendered on the server; the transfer itself
 //! runs in the hydrated page (see `crate::client::transfer`).
 
+use crate::protocol::relay::handshake::START_AGAIN;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -80,6 +81,9 @@ pub fn SendPage() -> impl IntoView {
                 value=move || { let (d, t) = progress.get(); (d * 100).checked_div(t).unwrap_or(0) }></progress>
             <output id="send-percent">{move || percent(progress.get())}</output>
             <p id="send-status">{move || status.get()}</p>
+            <Show when=move || !busy.get() && status.get().contains(START_AGAIN)>
+                <button id="send-again" on:click=start>"Start again on a fresh channel"</button>
+            </Show>
             <p class="muted"><A href="/">"Choose another role"</A></p>
         </section>
     }
@@ -131,7 +135,7 @@ pub fn ReceivePage() -> impl IntoView {
             <h1>"Receive"</h1>
             <p>"Type the code the sender read to you. If it matches, the data arrives encrypted; if not, both sides stop and nothing is sent."</p>
             <div class="panel">
-                <input id="receive-code" type="text" placeholder="4821-comet-maple-otter-tulip" autocomplete="off"
+                <input id="receive-code" type="text" placeholder="482193-cedar-comet-maple-otter-tulip" autocomplete="off"
                     prop:value=move || code.get()
                     on:input=move |ev| set_code.set(event_target_value(&ev)) />
                 <button id="receive-button" on:click=start disabled=move || busy.get()>"Receive"</button>

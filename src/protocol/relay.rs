@@ -21,7 +21,10 @@ mod frame;
 pub mod handshake;
 mod pake;
 
-pub use code::{Code, MAX_CODE_TEXT, WORDLIST, WORDS, phrase, split_phrase};
+pub use code::{
+    CHANNEL_NAMES, Code, MAX_CODE_TEXT, WORDLIST, WORDS, channel_name, is_channel_name, phrase,
+    split_phrase,
+};
 pub use filename::{MAX_FILENAME_BYTES, sanitize_filename};
 pub use frame::{
     FRAME_OVERHEAD, Frame, FrameParams, FrameReader, Header, MAX_FRAME_CIPHERTEXT,

@@ -4,16 +4,19 @@
 //! Rules every use inherits:
 //! - a channel has two seats, [`Side::A`] and [`Side::B`]; taking a seat yields a random uuid that
 //!   proves it on every later call;
-//! - at most two distinct client IP addresses ever touch a channel: seats are taken only from an
-//!   address already on the channel or while there is room; every other call must come from one of
-//!   them, so a third address is refused and the two already there are unaffected;
-//! - either seat may close the channel; a channel nobody finishes expires after its TTL and the
-//!   sweeper frees it;
-//! - creating channels is rate-limited per IP, and the table is bounded.
+//! - at most two distinct client addresses ([`client_key`]: an IPv4 address, an IPv6 /64) ever
+//!   touch a channel: seats are taken only from an address already on the channel or while there
+//!   is room; every other call must come from one of them;
+//! - to any other address a channel it may not use looks exactly like one that does not exist
+//!   ([`not_yours`]): the same code, status and sentence, so refusals tell a scanner nothing;
+//! - either seat may close the channel; a channel expires at its deadline (creation + TTL, or
+//!   none once its user says so, e.g. a stapled transfer) and the sweeper frees it;
+//! - the table is bounded; rate limits are the callers' ([`super::limits`]).
 //!
 //! Each use keeps its own per-channel state `T` (the PAKE board, an identification run). Waiters
 //! can sleep until a channel changes ([`Channels::wait_change`]) instead of polling.
 
+use super::limits::client_key;
 use crate::api::{ApiError, ErrorCode};
 use rand::Rng;
 use std::{
@@ -22,6 +25,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
+use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 
 /// One of a channel's two seats.
@@ -55,10 +59,8 @@ pub const MAX_NAME_LEN: usize = 64;
 /// Limits of a channel table.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// A channel is freed this long after it was created, finished or not.
+    /// A channel is freed this long after it was created, unless its deadline is lifted.
     pub ttl: Duration,
-    /// Channels one IP may create per minute.
-    pub opens_per_ip_per_minute: u32,
     /// Most channels alive at once.
     pub max_channels: usize,
 }
@@ -69,15 +71,17 @@ struct Seat {
 
 struct Channel<T> {
     seats: [Option<Seat>; 2],
+    /// Client keys ([`client_key`]) on this channel: at most two.
     ips: Vec<IpAddr>,
-    expires: Instant,
+    /// `None`: lives until closed or removed.
+    expires: Option<Instant>,
     changed: watch::Sender<u64>,
     state: T,
 }
 
 impl<T> Channel<T> {
-    fn admits(&self, ip: IpAddr) -> bool {
-        self.ips.contains(&ip)
+    fn admits(&self, key: IpAddr) -> bool {
+        self.ips.contains(&key)
     }
 
     fn bump(&self) {
@@ -87,8 +91,6 @@ impl<T> Channel<T> {
 
 struct Table<T> {
     channels: HashMap<String, Channel<T>>,
-    /// Per IP: start of the current one-minute window and channels created in it.
-    opens: HashMap<IpAddr, (Instant, u32)>,
 }
 
 /// A table of two-seat channels with per-channel state `T`. Cheap to clone (shared).
@@ -118,7 +120,6 @@ impl<T: Default + Send + 'static> Channels<T> {
             inner: Arc::new((
                 Mutex::new(Table {
                     channels: HashMap::new(),
-                    opens: HashMap::new(),
                 }),
                 limits,
             )),
@@ -135,52 +136,67 @@ impl<T: Default + Send + 'static> Channels<T> {
         &self.inner.1
     }
 
-    /// Takes `side` of the channel `name` (creating it if missing), or of a new channel with a
-    /// random name when `name` is `None`.
-    pub fn open(&self, ip: IpAddr, name: Option<&str>, side: Side) -> Result<Opened, ApiError> {
+    /// Creates a channel named `name` (or with a name from `fresh` that is not in use) and takes
+    /// its `side`. A taken name is a conflict.
+    pub fn create(
+        &self,
+        ip: IpAddr,
+        name: Option<&str>,
+        side: Side,
+        mut fresh: impl FnMut() -> String,
+    ) -> Result<Opened, ApiError> {
         if let Some(name) = name {
             validate_name(name)?;
         }
-        let now = Instant::now();
         let limits = *self.limits();
         let mut table = self.table();
-        let existing = name.is_some_and(|n| table.channels.contains_key(n));
-        if !existing {
-            if table.channels.len() >= limits.max_channels {
-                return Err(ApiError::new(
-                    ErrorCode::Unavailable,
-                    "the relay is full; try again later",
-                ));
-            }
-            let window = table.opens.entry(ip).or_insert((now, 0));
-            if now.duration_since(window.0) >= Duration::from_secs(60) {
-                *window = (now, 0);
-            }
-            if window.1 >= limits.opens_per_ip_per_minute {
-                return Err(ApiError::new(
-                    ErrorCode::RateLimited,
-                    "too many new channels from your address; wait a minute",
-                ));
-            }
-            window.1 += 1;
-            let name = match name {
-                Some(n) => n.to_owned(),
-                None => fresh_name(&table.channels),
-            };
-            table.channels.insert(
-                name.clone(),
-                Channel {
-                    seats: [None, None],
-                    ips: Vec::with_capacity(2),
-                    expires: now + limits.ttl,
-                    changed: watch::channel(0).0,
-                    state: T::default(),
-                },
-            );
-            return take_seat(&mut table, &name, ip, side);
+        if table.channels.len() >= limits.max_channels {
+            return Err(ApiError::new(
+                ErrorCode::Unavailable,
+                "the relay is full; try again later",
+            ));
         }
-        let name = name.unwrap_or_default().to_owned();
-        take_seat(&mut table, &name, ip, side)
+        let name = match name {
+            Some(n) if table.channels.contains_key(n) => {
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "a channel with this name is open already",
+                ));
+            }
+            Some(n) => n.to_owned(),
+            None => (0..16)
+                .map(|_| fresh())
+                .find(|n| !table.channels.contains_key(n))
+                .ok_or_else(|| {
+                    ApiError::new(ErrorCode::Unavailable, "the relay is full; try again later")
+                })?,
+        };
+        table.channels.insert(
+            name.clone(),
+            Channel {
+                seats: [None, None],
+                ips: Vec::with_capacity(2),
+                expires: Some(Instant::now() + limits.ttl),
+                changed: watch::channel(0).0,
+                state: T::default(),
+            },
+        );
+        take_seat(&mut table, &name, ip, side, |_| {})
+    }
+
+    /// Takes `side` of the existing channel `name`. Refused with [`not_yours`] when the channel
+    /// is missing, full of other addresses, or — to an address not on it — when the seat is
+    /// taken; `refused` then runs on the state of a channel that exists (to note the attempt).
+    pub fn join(
+        &self,
+        ip: IpAddr,
+        name: &str,
+        side: Side,
+        refused: impl FnOnce(&mut T),
+    ) -> Result<Opened, ApiError> {
+        validate_name(name)?;
+        let mut table = self.table();
+        take_seat(&mut table, name, ip, side, refused)
     }
 
     /// Runs `f` on the channel's state as the seat that `uuid` proves, from `ip`.
@@ -259,6 +275,18 @@ impl<T: Default + Send + 'static> Channels<T> {
             .map(|c| c.changed.subscribe())
     }
 
+    /// Sets when the channel expires (`None`: never, until closed or removed); false if it is
+    /// gone.
+    pub fn set_expiry(&self, name: &str, expires: Option<Instant>) -> bool {
+        match self.table().channels.get_mut(name) {
+            Some(channel) => {
+                channel.expires = expires;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes the channel if it exists, with no checks (the server's own decision).
     pub fn remove(&self, name: &str) -> Option<T> {
         self.table().channels.remove(name).map(|c| c.state)
@@ -273,15 +301,23 @@ impl<T: Default + Send + 'static> Channels<T> {
         self.len() == 0
     }
 
-    /// Frees expired channels and stale rate-limit windows; returns how many channels went.
+    /// Frees expired channels; returns how many went. Their states are dropped after the lock
+    /// is released (dropping one may close sockets).
     pub fn sweep(&self, now: Instant) -> usize {
-        let mut table = self.table();
-        let before = table.channels.len();
-        table.channels.retain(|_, c| c.expires > now);
-        table
-            .opens
-            .retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        before - table.channels.len()
+        let expired: Vec<Channel<T>> = {
+            let mut table = self.table();
+            let names: Vec<String> = table
+                .channels
+                .iter()
+                .filter(|(_, c)| c.expires.is_some_and(|at| at <= now))
+                .map(|(name, _)| name.clone())
+                .collect();
+            names
+                .iter()
+                .filter_map(|name| table.channels.remove(name))
+                .collect()
+        };
+        expired.len()
     }
 
     /// Runs [`sweep`](Self::sweep) every `period` until the runtime stops.
@@ -305,29 +341,44 @@ fn closed_error() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "the channel was closed")
 }
 
+/// What an address hears about a channel it may not use, and about one that does not exist.
+pub fn not_yours() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "no such channel, or it is not open to you: check the phrase; if it is right, someone \
+         else joined this channel — ask the sender to start again",
+    )
+}
+
 fn take_seat<T>(
     table: &mut Table<T>,
     name: &str,
     ip: IpAddr,
     side: Side,
+    refused: impl FnOnce(&mut T),
 ) -> Result<Opened, ApiError> {
+    let key = client_key(ip);
     let Some(channel) = table.channels.get_mut(name) else {
-        return Err(ApiError::new(ErrorCode::NotFound, "no such channel"));
+        return Err(not_yours());
     };
-    if !channel.admits(ip) && channel.ips.len() >= 2 {
-        return Err(third_address());
+    let seat_taken = channel.seats[side.index()].is_some();
+    if !channel.admits(key) && (channel.ips.len() >= 2 || seat_taken) {
+        refused(&mut channel.state);
+        channel.bump();
+        return Err(not_yours());
     }
-    let seat = &mut channel.seats[side.index()];
-    if seat.is_some() {
+    if seat_taken {
+        refused(&mut channel.state);
+        channel.bump();
         return Err(ApiError::new(
             ErrorCode::Conflict,
             "that seat of the channel is already taken",
         ));
     }
     let uuid = random_hex(16);
-    *seat = Some(Seat { uuid: uuid.clone() });
-    if !channel.admits(ip) {
-        channel.ips.push(ip);
+    channel.seats[side.index()] = Some(Seat { uuid: uuid.clone() });
+    if !channel.admits(key) {
+        channel.ips.push(key);
     }
     channel.bump();
     Ok(Opened {
@@ -342,14 +393,11 @@ fn find<'t, T>(
     name: &str,
     ip: IpAddr,
 ) -> Result<&'t mut Channel<T>, ApiError> {
-    let channel = table
-        .channels
-        .get_mut(name)
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such channel (or it expired)"))?;
-    if !channel.admits(ip) {
-        return Err(third_address());
+    let key = client_key(ip);
+    match table.channels.get_mut(name) {
+        Some(channel) if channel.admits(key) => Ok(channel),
+        _ => Err(not_yours()),
     }
-    Ok(channel)
 }
 
 fn seat_of<T>(channel: &Channel<T>, uuid: &str) -> Result<Side, ApiError> {
@@ -366,18 +414,12 @@ fn seat_of<T>(channel: &Channel<T>, uuid: &str) -> Result<Side, ApiError> {
     ))
 }
 
-fn third_address() -> ApiError {
-    ApiError::new(
-        ErrorCode::Forbidden,
-        "this channel already has two other client addresses",
-    )
-}
-
+/// Compares two secrets in time that depends only on their lengths.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
 }
 
-/// Checks a client-chosen channel name: 1–64 of `a-z A-Z 0-9 - _`.
+/// Checks a channel name: 1–64 of `a-z A-Z 0-9 - _`.
 pub fn validate_name(name: &str) -> Result<(), ApiError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
@@ -391,19 +433,6 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
             "a channel name is 1 to {MAX_NAME_LEN} letters, digits, '-' or '_'"
         )))
     }
-}
-
-/// A random name not in use: 4 digits while that is easy, longer as the table fills.
-fn fresh_name<T>(channels: &HashMap<String, Channel<T>>) -> String {
-    let mut rng = rand::thread_rng();
-    for digits in [4u32, 4, 4, 4, 6, 6, 6, 6, 9, 9, 9, 9] {
-        let low = 10u64.pow(digits - 1);
-        let name = rng.gen_range(low..low * 10).to_string();
-        if !channels.contains_key(&name) {
-            return name;
-        }
-    }
-    random_hex(16)
 }
 
 /// `bytes` random bytes from a CSPRNG, as lowercase hex.
@@ -425,28 +454,39 @@ mod tests {
     fn table(ttl: Duration) -> Channels<Vec<&'static str>> {
         Channels::new(Limits {
             ttl,
-            opens_per_ip_per_minute: 3,
             max_channels: 10,
         })
+    }
+
+    fn counter() -> impl FnMut() -> String {
+        let mut n = 1000;
+        move || {
+            n += 1;
+            n.to_string()
+        }
     }
 
     #[test]
     fn two_seats_two_addresses_and_nothing_more() {
         let t = table(Duration::from_secs(60));
-        let a = t.open(ip(2), None, Side::A).unwrap();
-        assert_eq!(a.channel.len(), 4);
-        let b = t.open(ip(3), Some(&a.channel), Side::B).unwrap();
+        let a = t.create(ip(2), None, Side::A, counter()).unwrap();
+        assert_eq!(a.channel, "1001");
+        let b = t.join(ip(3), &a.channel, Side::B, |_| {}).unwrap();
         assert_ne!(a.uuid, b.uuid);
-        // Both seats are taken; a third address is refused before anything else.
-        let third = t.open(ip(4), Some(&a.channel), Side::B).unwrap_err();
-        assert_eq!(third.code, ErrorCode::Forbidden);
-        let taken = t.open(ip(3), Some(&a.channel), Side::B).unwrap_err();
+        // Both seats are taken; a third address hears what it would hear of no channel at all.
+        let third = t
+            .join(ip(4), &a.channel, Side::B, |s| s.push("tried"))
+            .unwrap_err();
+        let missing = t.join(ip(4), "nothing-here", Side::B, |_| {}).unwrap_err();
+        assert_eq!(third, missing);
+        assert_eq!(third, not_yours());
+        let taken = t.join(ip(3), &a.channel, Side::B, |_| {}).unwrap_err();
         assert_eq!(taken.code, ErrorCode::Conflict);
         let read = t
             .read_seat(&a.channel, ip(4), &a.uuid, |_, _| Ok(()))
             .unwrap_err();
-        assert_eq!(read.code, ErrorCode::Forbidden);
-        // The two already there are unaffected.
+        assert_eq!(read, not_yours());
+        // The two already there are unaffected (and see the refused attempts noted).
         t.with_seat(&a.channel, ip(2), &a.uuid, |side, s| {
             assert_eq!(side, Side::A);
             s.push("x");
@@ -454,7 +494,7 @@ mod tests {
         })
         .unwrap();
         let seen = t.read_seat(&a.channel, ip(3), &b.uuid, |side, s| Ok((side, s.clone())));
-        assert_eq!(seen.unwrap(), (Side::B, vec!["x"]));
+        assert_eq!(seen.unwrap(), (Side::B, vec!["tried", "tried", "x"]));
         // A wrong uuid proves nothing.
         let wrong = t
             .read_seat(&a.channel, ip(2), "00", |_, _| Ok(()))
@@ -465,44 +505,90 @@ mod tests {
     }
 
     #[test]
-    fn names_are_checked_rate_limited_and_bounded() {
+    fn a_stranger_cannot_take_a_free_seat_beside_two_people_on_one_address() {
+        let t = table(Duration::from_secs(60));
+        let a = t.create(ip(2), Some("chan"), Side::A, counter()).unwrap();
+        // Sender and recipient behind one address (a NAT): the channel has one address.
+        t.join(ip(2), "chan", Side::B, |_| {}).unwrap();
+        assert_eq!(
+            t.join(ip(5), "chan", Side::B, |_| {}).unwrap_err(),
+            not_yours()
+        );
+        assert_eq!(
+            t.join(ip(5), "chan", Side::A, |_| {}).unwrap_err(),
+            not_yours()
+        );
+        t.close("chan", ip(2), &a.uuid).unwrap();
+    }
+
+    #[test]
+    fn ipv4_mapped_and_ipv6_64_are_one_address() {
+        let t = table(Duration::from_secs(60));
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        let a = t.create(v4, None, Side::A, counter()).unwrap();
+        t.read_seat(&a.channel, mapped, &a.uuid, |_, _| Ok(()))
+            .unwrap();
+        let six: IpAddr = "2001:db8::1".parse().unwrap();
+        let same_64: IpAddr = "2001:db8::2".parse().unwrap();
+        let b = t.join(six, &a.channel, Side::B, |_| {}).unwrap();
+        t.read_seat(&a.channel, same_64, &b.uuid, |_, _| Ok(()))
+            .unwrap();
+        let other_64: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        assert_eq!(
+            t.read_seat(&a.channel, other_64, &b.uuid, |_, _| Ok(()))
+                .unwrap_err(),
+            not_yours()
+        );
+    }
+
+    #[test]
+    fn names_are_checked_and_the_table_bounded() {
         let t = table(Duration::from_secs(60));
         for bad in ["", "a/b", "a b", &"x".repeat(65), "ä"] {
             assert_eq!(
-                t.open(ip(2), Some(bad), Side::A).unwrap_err().code,
+                t.create(ip(2), Some(bad), Side::A, counter())
+                    .unwrap_err()
+                    .code,
+                ErrorCode::InvalidValue
+            );
+            assert_eq!(
+                t.join(ip(2), bad, Side::B, |_| {}).unwrap_err().code,
                 ErrorCode::InvalidValue
             );
         }
-        for _ in 0..3 {
-            t.open(ip(2), None, Side::A).unwrap();
+        t.create(ip(2), Some("named"), Side::A, counter()).unwrap();
+        let again = t.create(ip(3), Some("named"), Side::A, counter());
+        assert_eq!(again.unwrap_err().code, ErrorCode::Conflict);
+        let mut fresh = counter();
+        for i in 0..9 {
+            t.create(ip(10 + i), None, Side::A, &mut fresh).unwrap();
         }
-        let limited = t.open(ip(2), None, Side::A).unwrap_err();
-        assert_eq!(limited.code, ErrorCode::RateLimited);
-        for i in 0..7 {
-            t.open(ip(10 + i), Some(&format!("named-{i}")), Side::A)
-                .unwrap();
-        }
-        let full = t.open(ip(30), None, Side::A).unwrap_err();
+        let full = t.create(ip(30), None, Side::A, counter()).unwrap_err();
         assert_eq!(full.code, ErrorCode::Unavailable);
     }
 
     #[test]
-    fn the_sweeper_frees_expired_channels() {
+    fn the_sweeper_frees_expired_channels_but_not_held_ones() {
         let t = table(Duration::from_millis(10));
-        let a = t.open(ip(2), Some("chan"), Side::A).unwrap();
+        let a = t.create(ip(2), Some("chan"), Side::A, counter()).unwrap();
+        t.create(ip(2), Some("held"), Side::A, counter()).unwrap();
+        assert!(t.set_expiry("held", None));
         assert_eq!(t.sweep(Instant::now()), 0);
         assert_eq!(t.sweep(Instant::now() + Duration::from_millis(20)), 1);
         let gone = t
             .read_seat("chan", ip(2), &a.uuid, |_, _| Ok(()))
             .unwrap_err();
         assert_eq!(gone.code, ErrorCode::NotFound);
+        assert!(t.watch("held").is_some());
+        assert!(!t.set_expiry("chan", None));
     }
 
     #[tokio::test]
     async fn waiters_wake_on_change_and_on_close() {
         let t = table(Duration::from_secs(60));
-        let a = t.open(ip(2), None, Side::A).unwrap();
-        let b = t.open(ip(3), Some(&a.channel), Side::B).unwrap();
+        let a = t.create(ip(2), None, Side::A, counter()).unwrap();
+        let b = t.join(ip(3), &a.channel, Side::B, |_| {}).unwrap();
         let waiter = {
             let (t, name, uuid) = (t.clone(), a.channel.clone(), a.uuid.clone());
             tokio::spawn(async move {

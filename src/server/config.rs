@@ -5,7 +5,7 @@
 //! unknown ones. `ZKRELAY_<SECTION>_<KEY>` overrides any key; `DATABASE_URL` overrides
 //! `[database] url`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::{net::SocketAddr, path::Path};
 use toml::{Table, Value};
 
@@ -25,9 +25,19 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
-    pub listen: SocketAddr,
+    /// Where the web app listens; the first is the primary (never empty).
+    #[serde(deserialize_with = "addr_list")]
+    pub listen: Vec<SocketAddr>,
     pub site_root: String,
     pub max_body_bytes: usize,
+    /// Extra origins allowed besides the server's own (`scheme://host[:port]`, lowercase).
+    #[serde(deserialize_with = "origin_list")]
+    pub allowed_origins: Vec<String>,
+    pub header_read_timeout_secs: u64,
+    pub max_connections_per_ip: u32,
+    pub max_websockets_per_ip: u32,
+    /// 0 = derived from the open-file limit.
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -41,17 +51,23 @@ pub struct DatabaseConfig {
 pub struct BlumConfig {
     pub pool_size: u32,
     pub modulus_bits: u32,
+    pub on_demand_generators: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayConfig {
-    pub data_listen: SocketAddr,
+    /// Where the TCP data port listens (every entry on the same port).
+    #[serde(deserialize_with = "addr_list")]
+    pub data_listen: Vec<SocketAddr>,
     pub max_channels: usize,
     pub channel_ttl_secs: u64,
+    pub transfer_idle_secs: u64,
     pub idle_timeout_secs: u64,
     pub max_frame_bytes: usize,
     pub channels_per_ip_per_minute: u32,
+    pub joins_per_ip_per_minute: u32,
+    pub join_burst: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +77,9 @@ pub struct IdentifyConfig {
     pub run_ttl_secs: u64,
     pub max_runs: usize,
     pub runs_per_ip_per_minute: u32,
+    pub step_timeout_secs: u64,
+    pub draws_per_ip_per_minute: u32,
+    pub registrations_per_ip_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -154,8 +173,109 @@ impl Config {
         check(
             (1024..=64 << 20).contains(&self.relay.max_frame_bytes),
             "[relay] max_frame_bytes must be in 1 KiB..=64 MiB",
-        )
+        )?;
+        check(
+            self.relay
+                .data_listen
+                .iter()
+                .all(|a| a.port() == self.relay.data_listen[0].port()),
+            "[relay] data_listen: every address must have the same port",
+        )?;
+        for (value, what) in [
+            (
+                self.relay.channels_per_ip_per_minute,
+                "[relay] channels_per_ip_per_minute",
+            ),
+            (
+                self.relay.joins_per_ip_per_minute,
+                "[relay] joins_per_ip_per_minute",
+            ),
+            (self.relay.join_burst, "[relay] join_burst"),
+            (
+                self.identify.runs_per_ip_per_minute,
+                "[identify] runs_per_ip_per_minute",
+            ),
+            (
+                self.identify.draws_per_ip_per_minute,
+                "[identify] draws_per_ip_per_minute",
+            ),
+            (
+                self.identify.registrations_per_ip_per_minute,
+                "[identify] registrations_per_ip_per_minute",
+            ),
+            (
+                self.blum.on_demand_generators,
+                "[blum] on_demand_generators",
+            ),
+            (
+                self.server.max_connections_per_ip,
+                "[server] max_connections_per_ip",
+            ),
+            (
+                self.server.max_websockets_per_ip,
+                "[server] max_websockets_per_ip",
+            ),
+            (
+                u32::try_from(self.server.header_read_timeout_secs).unwrap_or(u32::MAX),
+                "[server] header_read_timeout_secs",
+            ),
+            (
+                u32::try_from(self.relay.transfer_idle_secs).unwrap_or(u32::MAX),
+                "[relay] transfer_idle_secs",
+            ),
+            (
+                u32::try_from(self.identify.step_timeout_secs).unwrap_or(u32::MAX),
+                "[identify] step_timeout_secs",
+            ),
+        ] {
+            check(value >= 1, &format!("{what} must be at least 1"))?;
+        }
+        Ok(())
     }
+}
+
+/// Reads `"a:1, b:2"` as a non-empty list of socket addresses.
+fn addr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    let addrs = text
+        .split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<SocketAddr>()
+                .map_err(|_| serde::de::Error::custom(format!("{part:?} is not an address:port")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if addrs.is_empty() {
+        return Err(serde::de::Error::custom(
+            "at least one address:port is needed",
+        ));
+    }
+    Ok(addrs)
+}
+
+/// Reads `"https://a.example, http://b:8080"` as a list of origins (possibly empty), lowercased
+/// and without a trailing `/`.
+fn origin_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let origin = part.trim_end_matches('/').to_ascii_lowercase();
+            let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin
+                    .split_once("//")
+                    .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'));
+            if ok {
+                Ok(origin)
+            } else {
+                Err(serde::de::Error::custom(format!(
+                    "{part:?} is not an origin (scheme://host[:port])"
+                )))
+            }
+        })
+        .collect()
 }
 
 /// Copies `overlay` into `base`; every key must already exist there with the same kind of value.
@@ -233,7 +353,9 @@ mod tests {
     #[test]
     fn defaults_are_the_shipped_file() {
         let c = Config::defaults();
-        assert_eq!(c.server.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.server.listen[0].to_string(), "127.0.0.1:3000");
+        assert_eq!(c.server.listen[1].to_string(), "[::1]:3000");
+        assert!(c.server.allowed_origins.is_empty());
         assert_eq!(c.blum.modulus_bits, 2048);
         assert_eq!(c.blum.pool_size, 16);
         assert_eq!(c.ffs.default_k, 20);
@@ -251,7 +373,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.blum.pool_size, 7);
-        assert_eq!(c.server.listen.port(), 4000);
+        assert_eq!(c.server.listen, vec!["127.0.0.1:4000".parse().unwrap()]);
         assert_eq!(c.database.url, "sqlite::memory:");
     }
 
@@ -266,5 +388,41 @@ mod tests {
         let err =
             Config::build(None, env(&[("ZKRELAY_RELAY_IDLE_TIMEOUT_SECS", "soon")])).unwrap_err();
         assert!(err.contains("ZKRELAY_RELAY_IDLE_TIMEOUT_SECS"), "{err}");
+        let err = Config::build(None, env(&[("ZKRELAY_SERVER_LISTEN", " , ")])).unwrap_err();
+        assert!(err.contains("address"), "{err}");
+        let err = Config::build(
+            None,
+            env(&[("ZKRELAY_SERVER_ALLOWED_ORIGINS", "evil.example")]),
+        )
+        .unwrap_err();
+        assert!(err.contains("origin"), "{err}");
+        let err = Config::build(
+            None,
+            env(&[("ZKRELAY_RELAY_DATA_LISTEN", "127.0.0.1:3001, [::1]:3002")]),
+        )
+        .unwrap_err();
+        assert!(err.contains("same port"), "{err}");
+        let err = Config::build(None, env(&[("ZKRELAY_RELAY_JOIN_BURST", "0")])).unwrap_err();
+        assert!(err.contains("join_burst"), "{err}");
+    }
+
+    #[test]
+    fn lists_of_addresses_and_origins() {
+        let c = Config::build(
+            None,
+            env(&[
+                ("ZKRELAY_SERVER_LISTEN", "0.0.0.0:8080,[::]:8080"),
+                (
+                    "ZKRELAY_SERVER_ALLOWED_ORIGINS",
+                    "https://Relay.Example/, http://a:1",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.len(), 2);
+        assert_eq!(
+            c.server.allowed_origins,
+            vec!["https://relay.example".to_owned(), "http://a:1".to_owned()]
+        );
     }
 }

@@ -16,7 +16,10 @@ use super::{
     AppState,
     channels::{Channels, Side},
 };
-use crate::api::{ApiError, ErrorCode};
+use crate::{
+    api::{ApiError, ErrorCode},
+    protocol::relay::{channel_name, is_channel_name},
+};
 use axum::{
     Json, Router,
     body::Bytes,
@@ -45,9 +48,12 @@ pub struct Board {
     hh_k: Option<String>,
     h_k: Option<String>,
     open: [bool; 2],
-    /// A data connection waiting for the other side's.
-    parked: Option<(Side, DataConn)>,
+    /// The side whose data connection waits for the other's, and how to hand that one over.
+    parked: Option<(Side, data::Handoff)>,
     stapled: bool,
+    /// Someone was refused the recipient's seat while it was taken: if the key exchange then
+    /// fails, a stranger probably took the seat first (the sender is told so).
+    contested: bool,
 }
 
 /// The relay's channel table.
@@ -228,15 +234,49 @@ async fn open(
             return Err(ApiError::invalid("role must be \"sender\" or \"recipient\"").into());
         }
     };
-    if side == Side::B && body.channel.is_none() {
-        return Err(ApiError::invalid("a recipient must name the channel to join").into());
-    }
-    let opened = state.relay.open(addr.ip(), body.channel.as_deref(), side)?;
+    let ip = addr.ip();
+    let opened = match (side, body.channel.as_deref()) {
+        (Side::A, None) => {
+            state.limits.channel_opens.check(ip)?;
+            state
+                .relay
+                .create(ip, None, Side::A, || channel_name(&mut rand::rngs::OsRng))?
+        }
+        // Every named open spends a join, found or not: that is what bounds a scan of names.
+        (Side::A, Some(name)) => {
+            state.limits.channel_joins.check(ip)?;
+            check_channel_name(name)?;
+            state.limits.channel_opens.check(ip)?;
+            state.relay.create(ip, Some(name), Side::A, String::new)?
+        }
+        (Side::B, Some(name)) => {
+            state.limits.channel_joins.check(ip)?;
+            check_channel_name(name)?;
+            state
+                .relay
+                .join(ip, name, Side::B, |board| board.contested = true)?
+        }
+        (Side::B, None) => {
+            return Err(ApiError::invalid("a recipient must name the channel to join").into());
+        }
+    };
     tracing::info!(channel = %opened.channel, ?side, "relay: seat taken");
     Ok(ok(
         "got channel",
         json!({ "channel": opened.channel, "uuid": opened.uuid }),
     ))
+}
+
+/// A client-named channel must look like the server's own names (`NNNNNN-word`): a short or
+/// guessable name would undo what the name space and the join limit protect.
+fn check_channel_name(name: &str) -> Result<(), ApiError> {
+    if is_channel_name(name) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "a channel name is six digits and a word of the list, e.g. 482193-cedar",
+        ))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -350,11 +390,14 @@ async fn get_y(
         .relay
         .wait_for(&channel, addr.ip(), &q.uuid, wait_of(&q), |side, b| {
             require_side(side, Side::A)?;
-            Ok(b.y.clone().zip(b.hh_k.clone()))
+            Ok(b.y.clone().zip(b.hh_k.clone()).map(|v| (v, b.contested)))
         })
         .await?;
-    let (y, hh_k) = found.ok_or_else(|| not_yet("y"))?;
-    Ok(ok("got y", json!({ "y": y, "hh_k": hh_k })))
+    let ((y, hh_k), contested) = found.ok_or_else(|| not_yet("y"))?;
+    Ok(ok(
+        "got y",
+        json!({ "y": y, "hh_k": hh_k, "contested": contested }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,6 @@
 //! The HTTP surface: pages (server-rendered), server functions, WebSockets and static files.
 
-use super::{AppState, http_errors, identify, ping_socket, relay};
+use super::{AppState, guards, http_errors, identify, ping_socket, relay};
 use crate::app::{App, shell};
 use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
 use leptos::prelude::provide_context;
@@ -25,8 +25,12 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(http_errors::server_fn_status))
+        .layer(middleware::from_fn_with_state(state.clone(), guards::check))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(CatchPanicLayer::custom(http_errors::panic_response))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path only: query strings carry seat uuids and Peggy secrets.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
         .with_state(state)
 }

@@ -3,7 +3,9 @@
 use super::{
     BlumPool, Config, Store,
     channels::{Channels, Limits},
+    gate::{self, Gate, GateLimits},
     identify::IdentifyChannels,
+    limits::RateLimits,
     relay::RelayChannels,
 };
 use crate::api::{ApiError, StatusReport};
@@ -25,6 +27,10 @@ pub struct AppState {
     pub identify: IdentifyChannels,
     /// The TCP data port actually bound (0 while none).
     pub data_port: Arc<AtomicU16>,
+    /// Per-client rate limits.
+    pub limits: Arc<RateLimits>,
+    /// Open connections per client and in all.
+    pub gate: Gate,
 }
 
 impl AppState {
@@ -41,7 +47,7 @@ impl AppState {
             .output_name("zkrelay")
             .site_root(config.server.site_root.as_str())
             .site_pkg_dir("pkg")
-            .site_addr(config.server.listen)
+            .site_addr(config.server.listen[0])
             .build();
         let blum_pool = BlumPool::new(
             store.clone(),
@@ -50,18 +56,30 @@ impl AppState {
         );
         let limits = Limits {
             ttl: Duration::from_secs(config.relay.channel_ttl_secs),
-            opens_per_ip_per_minute: config.relay.channels_per_ip_per_minute,
             max_channels: config.relay.max_channels,
         };
         let runs = Limits {
             ttl: Duration::from_secs(config.identify.run_ttl_secs),
-            opens_per_ip_per_minute: config.identify.runs_per_ip_per_minute,
             max_channels: config.identify.max_runs,
         };
+        let open_files = gate::raise_open_file_limit();
+        let server = &config.server;
+        let total = match (server.max_connections, open_files) {
+            (0, Some(open_files)) => gate::connections_for(open_files),
+            (0, None) => 1024,
+            (n, _) => n as usize,
+        };
+        let gate = Gate::new(GateLimits {
+            per_ip: server.max_connections_per_ip,
+            websockets_per_ip: server.max_websockets_per_ip,
+            total,
+        });
         Ok(Self {
+            gate,
             relay: Channels::new(limits),
             identify: Channels::new(runs),
             data_port: Arc::new(AtomicU16::new(0)),
+            limits: Arc::new(RateLimits::new(&config)),
             leptos_options,
             blum_pool,
             store,

@@ -1,7 +1,7 @@
 //! A real zkrelay server for integration tests: in-process, on 127.0.0.1:0, with its own SQLite file.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use tokio::{net::TcpListener, sync::oneshot};
 use zkrelay::server::{self, AppState, Config};
 
@@ -29,15 +29,26 @@ impl TestServer {
         let data = TcpListener::bind("127.0.0.1:0").await.expect("bind data");
         let addr = listener.local_addr().expect("addr");
         let data_addr = data.local_addr().expect("data addr");
+        let mut listeners = server::Listeners {
+            http: vec![listener],
+            data: vec![data],
+        };
+        // The same ports on IPv6 loopback, where the machine has it (both, or neither).
+        let six = (
+            server::bind(SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())),
+            server::bind(SocketAddr::new(
+                Ipv6Addr::LOCALHOST.into(),
+                data_addr.port(),
+            )),
+        );
+        if let (Ok(http6), Ok(data6)) = six {
+            listeners.http.push(http6);
+            listeners.data.push(data6);
+        }
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(
-            listener,
-            Some(data),
-            state.clone(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let task = tokio::spawn(server::run(listeners, state.clone(), async move {
+            let _ = stopped.await;
+        }));
         Self {
             addr,
             data_addr,

@@ -1,7 +1,12 @@
-//! The code two people share: four words from a fixed list of 256 (32 bits of entropy).
+//! What two people share: the public channel name and the secret code, read together as one
+//! phrase such as `482193-cedar-comet-maple-otter-tulip`.
 //!
-//! 32 bits are plenty for a PAKE: an attacker gets one online guess per exchange, and a wrong
-//! guess makes both sides abort. The code is the SPAKE2 password; it never goes to the server.
+//! - The **code** is four words from a fixed list of 256 (32 bits): the SPAKE2 password. It never
+//!   goes to the server. 32 bits are plenty for a PAKE: an attacker gets one online guess per
+//!   exchange, and a wrong guess makes both sides abort.
+//! - The **channel name** is drawn by the server, independently of the code: six digits and a
+//!   word (900,000 × 256 = 230.4 million names), so that with joins rate-limited per address a
+//!   stranger cannot find live channels faster than blind luck (docs/SECURITY.md).
 
 use super::Error;
 use rand_core::{CryptoRng, RngCore};
@@ -59,28 +64,63 @@ impl fmt::Debug for Code {
     }
 }
 
+/// Digits of a channel name's number (the first is not 0).
+pub const CHANNEL_DIGITS: u32 = 6;
+
+/// How many channel names there are: 900,000 numbers × 256 words.
+pub const CHANNEL_NAMES: u64 = 9 * 10u64.pow(CHANNEL_DIGITS - 1) * WORDLIST.len() as u64;
+
+/// A random channel name, `NNNNNN-word`.
+pub fn channel_name<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> String {
+    let low = 10u32.pow(CHANNEL_DIGITS - 1);
+    // Rejection sampling keeps both parts uniform.
+    let number = loop {
+        let candidate = rng.next_u32() >> 8; // 24 bits
+        if candidate < (1 << 24) / (9 * low) * (9 * low) {
+            break low + candidate % (9 * low);
+        }
+    };
+    let mut word = [0u8; 1];
+    rng.fill_bytes(&mut word);
+    format!("{number}-{}", WORDLIST[usize::from(word[0])])
+}
+
+/// Whether `name` has the shape of [`channel_name`]'s names: six digits (no leading 0), `-`, a
+/// word of the list.
+pub fn is_channel_name(name: &str) -> bool {
+    let Some((number, word)) = name.split_once('-') else {
+        return false;
+    };
+    number.len() == CHANNEL_DIGITS as usize
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && !number.starts_with('0')
+        && WORDLIST.contains(&word)
+}
+
 /// What people read to each other: the public channel name, then the code, e.g.
-/// `4821-comet-maple-otter-tulip`.
+/// `482193-cedar-comet-maple-otter-tulip`.
 pub fn phrase(channel: &str, code: &Code) -> String {
     format!("{channel}-{code}")
 }
 
-/// Splits a phrase into its channel (the first `-`-separated part) and code.
+/// Splits a phrase into its channel (everything before the last four words) and code. Words may
+/// be separated by `-` or spaces, in any case.
 pub fn split_phrase(text: &str) -> Result<(String, Code), Error> {
-    let text = text.trim();
     if text.len() > MAX_CODE_TEXT {
         return Err(Error::BadCode);
     }
-    let (channel, rest) = text.split_once(['-', ' ']).ok_or(Error::BadCode)?;
-    let channel_ok = !channel.is_empty()
-        && channel.len() <= 64
-        && channel
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !channel_ok {
+    let lower = text.trim().to_ascii_lowercase();
+    let parts: Vec<&str> = lower
+        .split(|c: char| c == '-' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let split = parts.len().checked_sub(WORDS).ok_or(Error::BadCode)?;
+    let (channel, code) = parts.split_at(split);
+    let channel = channel.join("-");
+    if !is_channel_name(&channel) {
         return Err(Error::BadCode);
     }
-    Ok((channel.to_owned(), Code::parse(rest)?))
+    Ok((channel, Code::parse(&code.join("-"))?))
 }
 
 /// 256 short, distinct, easy-to-say words: one byte each.
@@ -130,8 +170,10 @@ mod tests {
         assert_eq!(format!("{code:?}"), "Code(<hidden>)");
         let typed = Code::parse("  Comet MAPLE-otter   tulip ").unwrap();
         assert_eq!(typed.to_string(), "comet-maple-otter-tulip");
-        let (channel, parsed) = split_phrase("4821-comet-maple-otter-tulip").unwrap();
-        assert_eq!((channel.as_str(), parsed), ("4821", typed));
+        let (channel, parsed) = split_phrase("482193-cedar-comet-maple-otter-tulip").unwrap();
+        assert_eq!((channel.as_str(), parsed), ("482193-cedar", typed.clone()));
+        let (channel, parsed) = split_phrase(" 482193 Cedar comet MAPLE otter-tulip").unwrap();
+        assert_eq!((channel.as_str(), parsed), ("482193-cedar", typed));
         for bad in [
             "",
             "comet-maple-otter",
@@ -147,9 +189,37 @@ mod tests {
         for bad in [
             "comet-maple-otter-tulip-x",
             "4821",
-            "a/b-comet-maple-otter-tulip",
+            "4821-comet-maple-otter-tulip",
+            "482193-comet-maple-otter-tulip",
+            "082193-cedar-comet-maple-otter-tulip",
+            "482193-zzz-comet-maple-otter-tulip",
+            "a/b-cedar-comet-maple-otter-tulip",
         ] {
             assert!(split_phrase(bad).is_err(), "{bad}");
         }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn channel_names_have_their_shape_and_spread_over_the_space() {
+        assert_eq!(CHANNEL_NAMES, 230_400_000);
+        let mut seen = std::collections::HashSet::new();
+        let mut first_digits = [0u32; 10];
+        for _ in 0..2000 {
+            let name = channel_name(&mut OsRng);
+            assert!(is_channel_name(&name), "{name}");
+            first_digits[usize::from(name.as_bytes()[0] - b'0')] += 1;
+            seen.insert(name);
+        }
+        assert!(seen.len() > 1990, "names repeat: {}", seen.len());
+        assert_eq!(first_digits[0], 0);
+        // Leading digits 1–9 are equally likely: each about 222 of 2000.
+        assert!(
+            first_digits[1..].iter().all(|&n| (120..340).contains(&n)),
+            "{first_digits:?}"
+        );
+        assert!(!is_channel_name("48219-cedar"));
+        assert!(!is_channel_name("4821931-cedar"));
+        assert!(!is_channel_name("482193-cedar-x"));
     }
 }

@@ -92,9 +92,13 @@ pub async fn sender<R: RngCore + CryptoRng>(
         .await?;
     let y: String = field(&got, "y")?;
     let hh_k: String = field(&got, "hh_k")?;
-    let key = pake.finish(&y).map_err(|e| e.to_string())?;
+    // Older relays do not say; absent reads as not contested.
+    let contested = field::<Option<bool>>(&got, "contested")?.unwrap_or(false);
+    let key = pake
+        .finish(&y)
+        .map_err(|_| someone_else_joined(contested))?;
     key.confirm_hh_k(&hh_k)
-        .map_err(|_| "the recipient entered a different code; nothing was sent".to_owned())?;
+        .map_err(|_| someone_else_joined(contested))?;
     let h_k = key.h_k();
     api.post(
         &format!("/sender/{channel}/h_k"),
@@ -102,6 +106,19 @@ pub async fn sender<R: RngCore + CryptoRng>(
     )
     .await?;
     Ok(Confirmed { key, h_k })
+}
+
+/// Starts every message of a failed exchange on the sender's side: clients test for it to offer a
+/// fresh channel.
+pub const START_AGAIN: &str = "someone else joined this channel";
+
+/// The sender's error when the recipient's half of the exchange did not match the code.
+fn someone_else_joined(contested: bool) -> String {
+    if contested {
+        format!("{START_AGAIN} — start again (your recipient was turned away; nothing was sent)")
+    } else {
+        format!("{START_AGAIN}, or the code was mistyped — start again (nothing was sent)")
+    }
 }
 
 /// The recipient's SPAKE2 exchange and key confirmation.

@@ -273,7 +273,7 @@ async fn seat_peggy(
     }
     let opened = state
         .identify
-        .open(ip, Some(&peggy_id), Side::A)
+        .create(ip, Some(&peggy_id), Side::A, String::new)
         .map_err(|e| match e.code {
             ErrorCode::Conflict => {
                 ApiError::new(ErrorCode::Conflict, "this Peggy is already connected")
@@ -325,14 +325,17 @@ async fn seat_victor(
             no_such_peggy()
         });
     }
-    let opened = match state.identify.open(ip, Some(&peggy_id), Side::B) {
+    let opened = match state.identify.join(ip, &peggy_id, Side::B, |_| {}) {
         Ok(opened) => opened,
         Err(e) => {
             let _ = store.set_peggy_busy(&peggy_id, false).await;
-            return Err(if e.code == ErrorCode::Conflict {
-                busy()
-            } else {
-                e
+            return Err(match e.code {
+                ErrorCode::Conflict => busy(),
+                ErrorCode::NotFound => ApiError::new(
+                    ErrorCode::NotFound,
+                    "this Peggy is not waiting for you: she left, or another Victor has her",
+                ),
+                _ => e,
             });
         }
     };

@@ -13,7 +13,7 @@ use super::{Board, RelayChannels};
 use crate::protocol::relay::handshake::DATA_VERSION;
 use crate::{
     api::{ApiError, ErrorCode},
-    server::{AppState, channels::Side},
+    server::{AppState, channels::Side, gate::ConnPermit},
 };
 use axum::{
     extract::{
@@ -23,13 +23,21 @@ use axum::{
     response::Response,
 };
 use futures::{SinkExt, StreamExt, stream::SplitSink, stream::SplitStream};
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{
         TcpListener, TcpStream,
         tcp::{OwnedReadHalf, OwnedWriteHalf},
     },
+    sync::oneshot,
 };
 
 /// Longest hello line.
@@ -39,9 +47,10 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Size of the chunks read from TCP (and sent as one WebSocket message).
 const CHUNK: usize = 64 * 1024;
 
-/// A checked data connection.
+/// A checked data connection. A TCP one holds its place at the connection gate (a WebSocket's
+/// travels inside the socket).
 pub enum DataConn {
-    Tcp(TcpStream),
+    Tcp(TcpStream, Arc<ConnPermit>),
     Ws(Box<WebSocket>),
 }
 
@@ -75,7 +84,7 @@ fn parse_hello(line: &str) -> Result<Hello, ApiError> {
 }
 
 /// Checks that this seat may connect now (open called, right h_k, not already connected).
-fn admit(relay: &RelayChannels, ip: std::net::IpAddr, hello: &Hello) -> Result<Side, ApiError> {
+fn admit(relay: &RelayChannels, ip: IpAddr, hello: &Hello) -> Result<Side, ApiError> {
     relay.read_seat(&hello.channel, ip, &hello.uuid, |side, board: &Board| {
         let Some(h_k) = &board.h_k else {
             return Err(ApiError::new(
@@ -104,24 +113,40 @@ fn admit(relay: &RelayChannels, ip: std::net::IpAddr, hello: &Hello) -> Result<S
 
 /// Serves TCP data connections until the runtime stops.
 pub async fn serve_data_listener(listener: TcpListener, state: AppState) {
+    let idle = Duration::from_secs(state.config.relay.transfer_idle_secs);
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "data listener: accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
+        };
+        // One person is one address: a dual-stack socket reports IPv4 clients IPv4-mapped.
+        let ip = addr.ip().to_canonical();
+        let Some(permit) = state.gate.admit(ip) else {
+            crate::server::refuse_connection(
+                stream,
+                b"error rate_limited too many connections from your address, or in all\n",
+            );
+            continue;
         };
         let relay = state.relay.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
-            tcp_connection(relay, stream, addr).await;
+            tcp_connection(relay, stream, permit, ip, idle).await;
         });
     }
 }
 
-async fn tcp_connection(relay: RelayChannels, mut stream: TcpStream, addr: SocketAddr) {
+async fn tcp_connection(
+    relay: RelayChannels,
+    mut stream: TcpStream,
+    permit: Arc<ConnPermit>,
+    ip: IpAddr,
+    idle: Duration,
+) {
     let line = match tokio::time::timeout(HELLO_TIMEOUT, read_line(&mut stream)).await {
         Ok(Ok(line)) => line,
         Ok(Err(err)) => return refuse_tcp(stream, &err).await,
@@ -130,11 +155,11 @@ async fn tcp_connection(relay: RelayChannels, mut stream: TcpStream, addr: Socke
             return refuse_tcp(stream, &err).await;
         }
     };
-    let hello = match parse_hello(&line).and_then(|h| admit(&relay, addr.ip(), &h).map(|_| h)) {
+    let hello = match parse_hello(&line).and_then(|h| admit(&relay, ip, &h).map(|_| h)) {
         Ok(h) => h,
         Err(err) => return refuse_tcp(stream, &err).await,
     };
-    staple(relay, addr.ip(), hello, DataConn::Tcp(stream)).await;
+    staple(relay, ip, hello, DataConn::Tcp(stream, permit), idle).await;
 }
 
 /// Reads one `\n`-terminated line of at most [`MAX_HELLO`] bytes, byte by byte so nothing after
@@ -157,15 +182,30 @@ async fn read_line(stream: &mut TcpStream) -> Result<String, ApiError> {
     String::from_utf8(line).map_err(|_| ApiError::bad_request("hello is not UTF-8"))
 }
 
-async fn refuse_tcp(mut stream: TcpStream, err: &ApiError) {
+fn error_line(err: &ApiError) -> String {
     let code = serde_json::to_value(err.code).unwrap_or_default();
-    let line = format!(
-        "error {} {}\n",
+    format!(
+        "error {} {}",
         code.as_str().unwrap_or("bad_request"),
         err.message
-    );
-    let _ = stream.write_all(line.as_bytes()).await;
-    let _ = stream.shutdown().await;
+    )
+}
+
+async fn refuse_tcp(mut stream: TcpStream, err: &ApiError) {
+    let line = format!("{}\n", error_line(err));
+    let _ = tokio::time::timeout(HELLO_TIMEOUT, async {
+        let _ = stream.write_all(line.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
+async fn refuse_ws(socket: &mut WebSocket, err: &ApiError) {
+    let _ = tokio::time::timeout(HELLO_TIMEOUT, async {
+        let _ = socket.send(Message::Text(error_line(err).into())).await;
+        let _ = socket.send(Message::Close(None)).await;
+    })
+    .await;
 }
 
 /// `GET /ws/data/{channel}`: the browser's data connection.
@@ -176,17 +216,19 @@ pub async fn ws_upgrade(
     Path(channel): Path<String>,
 ) -> Response {
     let max = state.config.relay.max_frame_bytes;
+    let idle = Duration::from_secs(state.config.relay.transfer_idle_secs);
     let relay = state.relay.clone();
     ws.max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| ws_connection(relay, socket, addr, channel))
+        .on_upgrade(move |socket| ws_connection(relay, socket, addr.ip(), channel, idle))
 }
 
 async fn ws_connection(
     relay: RelayChannels,
     mut socket: WebSocket,
-    addr: SocketAddr,
+    ip: IpAddr,
     path: String,
+    idle: Duration,
 ) {
     let first = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
     let hello = match first {
@@ -202,67 +244,182 @@ async fn ws_connection(
             Err(ApiError::bad_request("the hello names another channel"))
         }
     })
-    .and_then(|h| admit(&relay, addr.ip(), &h).map(|_| h));
+    .and_then(|h| admit(&relay, ip, &h).map(|_| h));
     match hello {
-        Ok(hello) => staple(relay, addr.ip(), hello, DataConn::Ws(Box::new(socket))).await,
-        Err(err) => {
-            let code = serde_json::to_value(err.code).unwrap_or_default();
-            let text = format!(
-                "error {} {}",
-                code.as_str().unwrap_or("bad_request"),
-                err.message
-            );
-            let _ = socket.send(Message::Text(text.into())).await;
-            let _ = socket.send(Message::Close(None)).await;
-        }
+        Ok(hello) => staple(relay, ip, hello, DataConn::Ws(Box::new(socket)), idle).await,
+        Err(err) => refuse_ws(&mut socket, &err).await,
     }
 }
 
-/// Parks `conn` until the other side arrives, or staples it to the one already parked and pumps.
-async fn staple(relay: RelayChannels, ip: std::net::IpAddr, hello: Hello, conn: DataConn) {
+/// What the second data connection of a channel does: hand itself to the first.
+pub(super) type Handoff = oneshot::Sender<DataConn>;
+
+/// Hands `conn` to the other side's parked connection, or parks it until the other side comes,
+/// its own client goes away, or the channel ends. The parked side's task then staples the two
+/// and pumps until the transfer ends or goes idle for `idle`.
+async fn staple(relay: RelayChannels, ip: IpAddr, hello: Hello, conn: DataConn, idle: Duration) {
     let Some(mut closed) = relay.watch(&hello.channel) else {
         return;
     };
-    let mut mine = Some(conn);
-    let taken = relay.with_seat(&hello.channel, ip, &hello.uuid, |side, board| {
+    let (handoff, arrival) = oneshot::channel();
+    let mut handoff = Some(handoff);
+    let placed = relay.with_seat(&hello.channel, ip, &hello.uuid, |side, board| {
         match board.parked.take() {
             Some((parked_side, peer)) if parked_side != side => {
                 board.stapled = true;
-                Ok(Some(peer))
+                Ok((side, Some(peer)))
             }
-            other => {
-                board.parked = other;
-                if board.parked.is_none() {
-                    board.parked = mine.take().map(|c| (side, c));
-                }
-                Ok(None)
+            Some(same) => {
+                board.parked = Some(same);
+                Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    "this side is already connected",
+                ))
+            }
+            None => {
+                board.parked = handoff.take().map(|h| (side, h));
+                Ok((side, None))
             }
         }
     });
-    let (Ok(Some(peer)), Some(conn)) = (taken, mine) else {
-        // Parked (the board owns the connection now; the channel's end drops it) or refused.
+    let mut conn = conn;
+    let side = match placed {
+        Ok((_, Some(peer))) => {
+            // The parked side pumps; this task's part is done.
+            if let Err(mut conn) = peer.send(conn) {
+                refuse_conn(&mut conn, "the other side just went away; start again").await;
+                relay.remove(&hello.channel);
+            }
+            return;
+        }
+        Ok((side, None)) => side,
+        Err(err) => {
+            refuse(&mut conn, &err).await;
+            return;
+        }
+    };
+    let peer = tokio::select! {
+        peer = arrival => peer.ok(),
+        () = gone(&mut conn) => {
+            // Free the seat's place for a retry; the connection closes as it drops.
+            let _ = relay.with_seat(&hello.channel, ip, &hello.uuid, |_, board| {
+                if board.parked.as_ref().is_some_and(|(s, _)| *s == side) {
+                    board.parked = None;
+                }
+                Ok(())
+            });
+            tracing::info!(channel = %hello.channel, "relay: a parked data connection went away");
+            return;
+        }
+        () = async { while closed.changed().await.is_ok() {} } => None,
+    };
+    let Some(peer) = peer else {
         return;
     };
+    // A stapled transfer lives as long as data moves, not until the channel's deadline.
+    relay.set_expiry(&hello.channel, None);
     tracing::info!(channel = %hello.channel, "relay: data connections stapled");
     let channel = hello.channel.clone();
+    let activity = Activity::new();
     let pumped = async {
         let (a, b) = (greet(conn).await, greet(peer).await);
         if let (Some(a), Some(b)) = (a, b) {
-            pump(a, b).await;
+            pump(a, b, &activity).await;
         }
     };
     tokio::select! {
         () = pumped => {}
         () = async { while closed.changed().await.is_ok() {} } => {}
+        () = activity.idle_longer_than(idle) => {
+            tracing::info!(%channel, secs = idle.as_secs(), "relay: transfer idle; cut");
+        }
     }
     relay.remove(&channel);
     tracing::info!(%channel, "relay: transfer finished; channel freed");
 }
 
+async fn refuse(conn: &mut DataConn, err: &ApiError) {
+    match conn {
+        DataConn::Tcp(stream, _) => {
+            let line = format!("{}\n", error_line(err));
+            let _ = tokio::time::timeout(HELLO_TIMEOUT, stream.write_all(line.as_bytes())).await;
+        }
+        DataConn::Ws(socket) => refuse_ws(socket, err).await,
+    }
+}
+
+async fn refuse_conn(conn: &mut DataConn, why: &str) {
+    refuse(conn, &ApiError::new(ErrorCode::NotFound, why)).await;
+}
+
+/// Completes when a parked connection's client is gone (closed, reset) or breaks the protocol
+/// by sending data before `ok`. Nothing the client sent is consumed on TCP.
+async fn gone(conn: &mut DataConn) {
+    match conn {
+        DataConn::Tcp(stream, _) => {
+            let mut byte = [0u8; 1];
+            match stream.peek(&mut byte).await {
+                Ok(0) | Err(_) => {}
+                // Early data is the client's business (it is kept for the peer): stop watching.
+                Ok(_) => std::future::pending::<()>().await,
+            }
+        }
+        DataConn::Ws(socket) => loop {
+            match socket.recv().await {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                // A close, an error, the end — or data before `ok`, which nothing may carry.
+                _ => return,
+            }
+        },
+    }
+}
+
+/// When a stapled transfer last moved a byte, shared by both directions.
+pub struct Activity {
+    start: std::time::Instant,
+    /// Milliseconds since `start` of the last bytes moved.
+    last: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: std::time::Instant::now(),
+            last: AtomicU64::new(0),
+        }
+    }
+
+    /// Notes that bytes moved now.
+    pub fn touch(&self) {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(now, Ordering::Relaxed);
+    }
+
+    fn idle(&self) -> Duration {
+        let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
+        self.start.elapsed().saturating_sub(last)
+    }
+
+    /// Completes once nothing has moved for `limit`.
+    async fn idle_longer_than(&self, limit: Duration) {
+        loop {
+            let idle = self.idle();
+            if idle >= limit {
+                return;
+            }
+            tokio::time::sleep(limit - idle + Duration::from_millis(10)).await;
+        }
+    }
+}
+
 /// Tells a stapled connection to go ahead.
 async fn greet(conn: DataConn) -> Option<DataConn> {
     match conn {
-        DataConn::Tcp(mut s) => s.write_all(b"ok\n").await.ok().map(|()| DataConn::Tcp(s)),
+        DataConn::Tcp(mut s, permit) => s
+            .write_all(b"ok\n")
+            .await
+            .ok()
+            .map(|()| DataConn::Tcp(s, permit)),
         DataConn::Ws(mut w) => w
             .send(Message::Text("ok".into()))
             .await
@@ -272,14 +429,18 @@ async fn greet(conn: DataConn) -> Option<DataConn> {
 }
 
 /// Copies both ways until both directions have ended.
-async fn pump(a: DataConn, b: DataConn) {
+async fn pump(a: DataConn, b: DataConn, activity: &Activity) {
     match (a, b) {
-        (DataConn::Tcp(a), DataConn::Tcp(b)) => tcp_pump(a, b).await,
+        (DataConn::Tcp(a, _a_permit), DataConn::Tcp(b, _b_permit)) => {
+            tcp_pump(a, b, activity).await
+        }
         (a, b) => {
-            let (a_read, a_write) = split(a);
-            let (b_read, b_write) = split(b);
-            let (b_write, a_write) =
-                tokio::join!(forward(a_read, b_write), forward(b_read, a_write));
+            let (a_read, a_write, _a_permit) = split(a);
+            let (b_read, b_write, _b_permit) = split(b);
+            let (b_write, a_write) = tokio::join!(
+                forward(a_read, b_write, activity),
+                forward(b_read, a_write, activity)
+            );
             // WebSocket has no half-close: a CLI that finished sending (TCP FIN) may still be
             // waiting for the page's answer, so a WebSocket is closed only once both ways ended.
             for writer in [a_write, b_write] {
@@ -293,15 +454,20 @@ async fn pump(a: DataConn, b: DataConn) {
 
 /// TCP ↔ TCP: zero-copy `splice(2)` on Linux, a buffered copy elsewhere.
 #[cfg(target_os = "linux")]
-async fn tcp_pump(a: TcpStream, b: TcpStream) {
-    if let Err(e) = super::splice::pump(&a, &b).await {
+async fn tcp_pump(a: TcpStream, b: TcpStream, activity: &Activity) {
+    if let Err(e) = super::splice::pump(&a, &b, activity).await {
         tracing::debug!(error = %e, "relay: a data connection ended with an error");
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-async fn tcp_pump(mut a: TcpStream, mut b: TcpStream) {
-    let _ = tokio::io::copy_bidirectional_with_sizes(&mut a, &mut b, CHUNK * 4, CHUNK * 4).await;
+async fn tcp_pump(a: TcpStream, b: TcpStream, activity: &Activity) {
+    let (a_read, a_write) = a.into_split();
+    let (b_read, b_write) = b.into_split();
+    tokio::join!(
+        forward(Reader::Tcp(a_read), Writer::Tcp(b_write), activity),
+        forward(Reader::Tcp(b_read), Writer::Tcp(a_write), activity)
+    );
 }
 
 enum Reader {
@@ -314,28 +480,30 @@ enum Writer {
     Ws(SplitSink<WebSocket, Message>),
 }
 
-fn split(conn: DataConn) -> (Reader, Writer) {
+/// Splits a connection into its directions; a TCP connection's permit comes back to be held
+/// while the halves are in use.
+fn split(conn: DataConn) -> (Reader, Writer, Option<Arc<ConnPermit>>) {
     match conn {
-        DataConn::Tcp(s) => {
+        DataConn::Tcp(s, permit) => {
             let (r, w) = s.into_split();
-            (Reader::Tcp(r), Writer::Tcp(w))
+            (Reader::Tcp(r), Writer::Tcp(w), Some(permit))
         }
         DataConn::Ws(s) => {
             let (w, r) = (*s).split();
-            (Reader::Ws(r), Writer::Ws(w))
+            (Reader::Ws(r), Writer::Ws(w), None)
         }
     }
 }
 
 /// Copies one direction until its reader ends (or either side fails). A TCP writer is then
 /// half-closed; the writer is handed back for the caller to close once both directions ended.
-async fn forward(mut from: Reader, mut to: Writer) -> Writer {
+async fn forward(mut from: Reader, mut to: Writer, activity: &Activity) -> Writer {
     let mut buf = vec![0u8; CHUNK];
     loop {
         let chunk: axum::body::Bytes = match &mut from {
             Reader::Tcp(r) => match r.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
-                Ok(n) => axum::body::Bytes::copy_from_slice(&buf[..n]),
+                Ok(n) => axum::body::Bytes::copy_from_slice(buf.get(..n).unwrap_or_default()),
             },
             Reader::Ws(r) => match r.next().await {
                 Some(Ok(Message::Binary(bytes))) => bytes,
@@ -344,6 +512,7 @@ async fn forward(mut from: Reader, mut to: Writer) -> Writer {
                 _ => break,
             },
         };
+        activity.touch();
         let sent = match &mut to {
             Writer::Tcp(w) => w.write_all(&chunk).await.is_ok(),
             Writer::Ws(w) => w.send(Message::Binary(chunk)).await.is_ok(),
@@ -351,6 +520,7 @@ async fn forward(mut from: Reader, mut to: Writer) -> Writer {
         if !sent {
             break;
         }
+        activity.touch();
     }
     if let Writer::Tcp(w) = &mut to {
         let _ = w.shutdown().await;

@@ -7,6 +7,7 @@
 //! read event). With bytes already in the pipe, a blocked splice may only mean the pipe is full, so
 //! it is tried directly and tokio's readiness is left alone. Writes always go through `try_io`.
 
+use super::data::Activity;
 use nix::{
     errno::Errno,
     fcntl::{FcntlArg, OFlag, SpliceFFlags, fcntl, splice},
@@ -49,7 +50,7 @@ fn moved(result: nix::Result<usize>) -> io::Result<usize> {
 }
 
 /// Moves `from` → `to` until `from` ends, then ends `to`'s sending side. Returns the bytes moved.
-async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<u64> {
+async fn one_way(from: &TcpStream, to: &TcpStream, activity: &Activity) -> io::Result<u64> {
     let pipe = Pipe::new()?;
     let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK;
     let mut in_pipe = 0usize;
@@ -87,6 +88,7 @@ async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<u64> {
             Ok(n) => {
                 in_pipe -= n;
                 total += n as u64;
+                activity.touch();
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => to.writable().await?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -98,6 +100,6 @@ async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<u64> {
 }
 
 /// Forwards both ways until both directions have ended (or one fails).
-pub async fn pump(a: &TcpStream, b: &TcpStream) -> io::Result<(u64, u64)> {
-    tokio::try_join!(one_way(a, b), one_way(b, a))
+pub async fn pump(a: &TcpStream, b: &TcpStream, activity: &Activity) -> io::Result<(u64, u64)> {
+    tokio::try_join!(one_way(a, b, activity), one_way(b, a, activity))
 }
