@@ -157,28 +157,29 @@ async fn the_whole_flow_staples_two_data_connections_and_refuses_a_third_address
     let server = TestServer::start(|_| {}).await;
     let (sender, recipient, channel, s_uuid, r_uuid, h_k) = exchanged(&server).await;
 
-    // A third address is refused on every route; the two already there are unaffected.
+    // A third address is refused on every route, exactly as if the channel did not exist; the
+    // two already there are unaffected.
     let third = Party::new(&server, 4);
     refused(
         third
             .post("/open", json!({"channel": channel, "role": "recipient"}))
             .await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
+        StatusCode::NOT_FOUND,
+        "not_found",
     );
     refused(
         third
             .get(&format!("/channel/{channel}?uuid={s_uuid}"))
             .await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
+        StatusCode::NOT_FOUND,
+        "not_found",
     );
     refused(
         third
             .post(&format!("/close/{channel}"), json!({"uuid": r_uuid}))
             .await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
+        StatusCode::NOT_FOUND,
+        "not_found",
     );
 
     let (status, open) = sender
@@ -217,7 +218,7 @@ async fn the_whole_flow_staples_two_data_connections_and_refuses_a_third_address
     assert!(
         read_line(&mut intruder)
             .await
-            .starts_with("error forbidden")
+            .starts_with("error not_found no such channel")
     );
 
     // The real pair is stapled; bytes flow both ways unchanged.
@@ -318,24 +319,28 @@ async fn bad_input_gets_a_clear_json_error() {
         StatusCode::NOT_FOUND,
         "not_found",
     );
-    let (_, opened) = sender.post("/open", json!({"channel": "named-1"})).await;
+    let (_, opened) = sender
+        .post("/open", json!({"channel": "482193-cedar"}))
+        .await;
     let uuid = opened["uuid"].as_str().unwrap().to_owned();
     refused(
-        sender.post("/open", json!({"channel": "named-1"})).await,
+        sender
+            .post("/open", json!({"channel": "482193-cedar"}))
+            .await,
         StatusCode::CONFLICT,
         "conflict",
     );
     refused(
-        sender.get("/channel/named-1").await,
+        sender.get("/channel/482193-cedar").await,
         StatusCode::BAD_REQUEST,
         "bad_request",
     );
     refused(
-        sender.get("/channel/named-1?uuid=0123").await,
+        sender.get("/channel/482193-cedar?uuid=0123").await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
-    let post = |body: Value| sender.post("/channel/named-1", body);
+    let post = |body: Value| sender.post("/channel/482193-cedar", body);
     refused(
         post(json!({"uuid": uuid, "x": hex("41", 66, '1'), "curve": "p256"})).await,
         StatusCode::BAD_REQUEST,
@@ -363,38 +368,45 @@ async fn bad_input_gets_a_clear_json_error() {
     );
     // Values that do not exist yet, and a seat asking for the other seat's value.
     refused(
-        sender.get(&format!("/sender/named-1/y?uuid={uuid}")).await,
+        sender
+            .get(&format!("/sender/482193-cedar/y?uuid={uuid}"))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     );
     refused(
         sender
-            .get(&format!("/recipient/named-1/h_k?uuid={uuid}"))
+            .get(&format!("/recipient/482193-cedar/h_k?uuid={uuid}"))
             .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
     refused(
-        sender.get(&format!("/boss/named-1/open?uuid={uuid}")).await,
+        sender
+            .get(&format!("/boss/482193-cedar/open?uuid={uuid}"))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     );
     refused(
         sender
-            .get(&format!("/sender/named-1/open?uuid={uuid}"))
+            .get(&format!("/sender/482193-cedar/open?uuid={uuid}"))
             .await,
         StatusCode::CONFLICT,
         "conflict",
     );
     // The recipient cannot post y before x exists.
     let (_, joined) = recipient
-        .post("/open", json!({"channel": "named-1", "role": "recipient"}))
+        .post(
+            "/open",
+            json!({"channel": "482193-cedar", "role": "recipient"}),
+        )
         .await;
     let r_uuid = joined["uuid"].as_str().unwrap().to_owned();
     refused(
         recipient
             .post(
-                "/channel/named-1",
+                "/channel/482193-cedar",
                 json!({"uuid": r_uuid, "y": hex("42", 66, '1'), "hh_k": hex("", 64, 'a')}),
             )
             .await,
@@ -403,11 +415,13 @@ async fn bad_input_gets_a_clear_json_error() {
     );
     // Either side may close; afterwards the channel is gone for both.
     let (status, _) = recipient
-        .post("/close/named-1", json!({"uuid": r_uuid}))
+        .post("/close/482193-cedar", json!({"uuid": r_uuid}))
         .await;
     assert_eq!(status, 200);
     refused(
-        sender.get(&format!("/channel/named-1?uuid={uuid}")).await,
+        sender
+            .get(&format!("/channel/482193-cedar?uuid={uuid}"))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     );

@@ -13,7 +13,9 @@ use std::net::IpAddr;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpSocket;
 use zkrelay::cli::transfer::{self, Delivered, Destination, Endpoint, Payload};
-use zkrelay::protocol::relay::{Code, Direction, Header, Sealer, SenderPake};
+use zkrelay::protocol::relay::{
+    Code, Direction, Header, Sealer, SenderPake, handshake::START_AGAIN,
+};
 
 fn endpoint(server: &TestServer, last: u8) -> Endpoint {
     Endpoint {
@@ -49,7 +51,7 @@ async fn transfer(
 async fn text_and_files_arrive_intact_with_safe_names() {
     let server = TestServer::start(|_| {}).await;
     let dir = tempfile::tempdir().unwrap();
-    let code = "4821-comet-maple-otter-tulip";
+    let code = "482193-cedar-comet-maple-otter-tulip";
     let (sent, got) = transfer(
         &server,
         Payload::Text("hello, Bob".into()),
@@ -66,7 +68,7 @@ async fn text_and_files_arrive_intact_with_safe_names() {
     let content: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
     std::fs::write(&file, &content).unwrap();
     for round in 0..2 {
-        let code = format!("48{round}0-comet-maple-otter-tulip");
+        let code = format!("48{round}000-cedar-comet-maple-otter-tulip");
         let (sent, got) = transfer(
             &server,
             Payload::File(file.clone()),
@@ -106,12 +108,16 @@ async fn a_wrong_code_aborts_both_sides_and_sends_nothing() {
     let (sent, got) = transfer(
         &server,
         Payload::File(file),
-        "5555-comet-maple-otter-tulip",
-        "5555-comet-maple-otter-tiger",
+        "555555-cedar-comet-maple-otter-tulip",
+        "555555-cedar-comet-maple-otter-tiger",
         dir.path(),
     )
     .await;
-    assert!(sent.unwrap_err().contains("different code"));
+    let sent = sent.unwrap_err();
+    assert!(
+        sent.starts_with(START_AGAIN) && sent.contains("mistyped"),
+        "{sent}"
+    );
     assert!(got.unwrap_err().contains("wrong code"));
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
@@ -135,34 +141,35 @@ async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
     };
     let opened = call(
         http.post(server.url("/open"))
-            .json(&json!({"channel": "6666"})),
+            .json(&json!({"channel": "666666-cedar"})),
     )
     .await;
     let uuid = opened["uuid"].as_str().unwrap().to_owned();
     let (pake, x) = SenderPake::start(OsRng, code);
     call(
-        http.post(server.url("/channel/6666"))
+        http.post(server.url("/channel/666666-cedar"))
             .json(&json!({"uuid": uuid, "x": x, "curve": "ed25519"})),
     )
     .await;
-    let got = call(http.get(server.url(&format!("/sender/6666/y?uuid={uuid}&wait=10")))).await;
+    let got =
+        call(http.get(server.url(&format!("/sender/666666-cedar/y?uuid={uuid}&wait=10")))).await;
     let key = pake.finish(got["y"].as_str().unwrap()).unwrap();
     key.confirm_hh_k(got["hh_k"].as_str().unwrap()).unwrap();
     call(
-        http.post(server.url("/sender/6666/h_k"))
+        http.post(server.url("/sender/666666-cedar/h_k"))
             .json(&json!({"uuid": uuid, "h_k": key.h_k()})),
     )
     .await;
-    call(http.get(server.url(&format!("/sender/6666/open?uuid={uuid}")))).await;
+    call(http.get(server.url(&format!("/sender/666666-cedar/open?uuid={uuid}")))).await;
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(([127, 0, 0, 2], 0).into()).unwrap();
     let mut stream = BufReader::new(socket.connect(server.data_addr).await.unwrap());
-    let hello = format!("zkrelay-data 2 6666 {uuid} {}\n", key.h_k());
+    let hello = format!("zkrelay-data 2 666666-cedar {uuid} {}\n", key.h_k());
     stream.get_mut().write_all(hello.as_bytes()).await.unwrap();
     let mut ok = String::new();
     stream.read_line(&mut ok).await.unwrap();
     assert_eq!(ok, "ok\n");
-    let mut sealer = Sealer::new(&key.data_key("6666", Direction::SenderToRecipient));
+    let mut sealer = Sealer::new(&key.data_key("666666-cedar", Direction::SenderToRecipient));
     let bytes = frames(&mut sealer);
     let _ = stream.get_mut().write_all(&bytes).await;
     let _ = stream.get_mut().shutdown().await;
@@ -227,7 +234,7 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
             endpoint(&server, 3),
             Destination::Folder(dir.path().to_owned()),
         );
-        let receiver = transfer::receive(&ep, "6666-comet-maple-otter-tulip", &dest);
+        let receiver = transfer::receive(&ep, "666666-cedar-comet-maple-otter-tulip", &dest);
         let ((), got) = tokio::join!(attacker, async {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             receiver.await

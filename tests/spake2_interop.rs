@@ -135,7 +135,7 @@ fn a_python_recipient_built_from_the_protocol_doc_reads_our_stream() {
         stdout.read_line(&mut l).unwrap();
         l.trim().to_owned()
     };
-    let (code, channel) = (Code::generate(&mut OsRng), "4821");
+    let (code, channel) = (Code::generate(&mut OsRng), "482193-cedar");
     let request = serde_json::json!({"code": code.to_string(), "channel": channel});
     writeln!(stdin, "{request}").unwrap();
     let (sender, x) = SenderPake::start(OsRng, &code);

@@ -238,7 +238,9 @@ async fn connect_data(
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .ok_or("the server URL has no host")?;
-    let ip: IpAddr = match host.parse() {
+    // An IPv6 literal comes bracketed: `[::1]`.
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let ip: IpAddr = match literal.parse() {
         Ok(ip) => ip,
         Err(_) => tokio::net::lookup_host((host.as_str(), port))
             .await

@@ -18,13 +18,6 @@ impl TestServer {
     /// Starts a server with the built-in defaults, a fresh database, no Blum pool refill, and
     /// `tune` applied to the config.
     pub async fn start(tune: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::defaults();
-        config.database.url = format!("sqlite://{}/test.db", dir.path().display());
-        config.server.site_root = dir.path().join("site").display().to_string();
-        config.blum.pool_size = 0;
-        tune(&mut config);
-        let state = AppState::new(config).await.expect("state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let data = TcpListener::bind("127.0.0.1:0").await.expect("bind data");
         let addr = listener.local_addr().expect("addr");
@@ -45,6 +38,39 @@ impl TestServer {
             listeners.http.push(http6);
             listeners.data.push(data6);
         }
+        Self::start_on(listeners, addr, data_addr, tune).await
+    }
+
+    /// A server whose web app listens on 127.0.0.1 and [::1] and whose data port is one
+    /// dual-stack socket (IPv4 clients arrive there IPv4-mapped); `None` without IPv6.
+    pub async fn start_dual_stack(tune: impl FnOnce(&mut Config)) -> Option<Self> {
+        let http4 = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = http4.local_addr().expect("addr");
+        let http6 = server::bind(SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())).ok()?;
+        let data = std::net::TcpListener::bind("[::]:0").ok()?;
+        data.set_nonblocking(true).ok()?;
+        let data = TcpListener::from_std(data).ok()?;
+        let data_addr = SocketAddr::from(([127, 0, 0, 1], data.local_addr().ok()?.port()));
+        let listeners = server::Listeners {
+            http: vec![http4, http6],
+            data: vec![data],
+        };
+        Some(Self::start_on(listeners, addr, data_addr, tune).await)
+    }
+
+    async fn start_on(
+        listeners: server::Listeners,
+        addr: SocketAddr,
+        data_addr: SocketAddr,
+        tune: impl FnOnce(&mut Config),
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::defaults();
+        config.database.url = format!("sqlite://{}/test.db", dir.path().display());
+        config.server.site_root = dir.path().join("site").display().to_string();
+        config.blum.pool_size = 0;
+        tune(&mut config);
+        let state = AppState::new(config).await.expect("state");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::run(listeners, state.clone(), async move {
             let _ = stopped.await;
