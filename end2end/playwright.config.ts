@@ -46,6 +46,11 @@ export default defineConfig({
       ZKRELAY_IDENTIFY_IDLE_TIMEOUT_SECS: '10',
       ZKRELAY_BLUM_POOL_SIZE: process.env.E2E_POOL_SIZE ?? '4',
       RUST_LOG: 'zkrelay=info',
+      // Every person of the suite is 127.0.0.1: per-address limits sized for one person would
+      // throttle the whole class (the limits themselves are tested in tests/hardening_*.rs).
+      ZKRELAY_IDENTIFY_DRAWS_PER_IP_PER_MINUTE: '600',
+      ZKRELAY_IDENTIFY_REGISTRATIONS_PER_IP_PER_MINUTE: '600',
+      ZKRELAY_RELAY_JOIN_BURST: '100',
     },
   },
 });

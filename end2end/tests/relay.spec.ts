@@ -3,6 +3,7 @@ import { test, expect, Browser, Page } from '@playwright/test';
 import { spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as http from 'http';
 import * as path from 'path';
 
 function collectErrors(page: Page): string[] {
@@ -24,7 +25,7 @@ async function twoPeople(browser: Browser) {
 async function handOver(alice: Page, bob: Page) {
   await alice.click('#send-button');
   const phrase = (await alice.locator('#send-phrase').textContent({ timeout: 30_000 }))!.trim();
-  expect(phrase).toMatch(/^\d+-[a-z]+-[a-z]+-[a-z]+-[a-z]+$/);
+  expect(phrase).toMatch(/^\d{6}-[a-z]+-[a-z]+-[a-z]+-[a-z]+-[a-z]+$/);
   await bob.fill('#receive-code', phrase);
   await bob.click('#receive-button');
 }
@@ -68,9 +69,55 @@ test('a wrong code stops both sides and delivers nothing', async ({ browser }) =
   parts[4] = parts[4] === 'tulip' ? 'tiger' : 'tulip';
   await bob.fill('#receive-code', parts.join('-'));
   await bob.click('#receive-button');
-  await expect(alice.locator('#send-status')).toContainText('different code');
+  await expect(alice.locator('#send-status')).toContainText('someone else joined this channel, or the code was mistyped');
   await expect(bob.locator('#receive-status')).toContainText('stopped');
   await expect(bob.locator('#receive-text')).toHaveCount(0);
+});
+
+// A stranger from another address (127.0.0.4, not a browser) learns the channel name and takes
+// the recipient's seat before Bob: Alice's exchange fails, both are told someone else joined,
+// and Alice starts again on a fresh channel with one click.
+function stranger(baseURL: string, method: string, urlPath: string, body?: object): Promise<{ status: number; json: any }> {
+  const url = new URL(urlPath, baseURL);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: url.hostname, port: url.port, path: url.pathname + url.search, method,
+      localAddress: '127.0.0.4', headers: { 'content-type': 'application/json' },
+    }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text || 'null') }));
+    });
+    req.on('error', reject);
+    req.end(body ? JSON.stringify(body) : undefined);
+  });
+}
+
+test('a stranger in the recipient seat: both people are told, and the sender starts again in one click', async ({ browser, baseURL }) => {
+  const { alice, bob } = await twoPeople(browser);
+  await alice.fill('#send-text', 'for Bob only');
+  await alice.click('#send-button');
+  const phrase = (await alice.locator('#send-phrase').textContent({ timeout: 30_000 }))!.trim();
+  const channel = phrase.split('-').slice(0, 2).join('-');
+  const joined = await stranger(baseURL!, 'POST', '/open', { channel, role: 'recipient' });
+  expect(joined.status).toBe(200);
+  await bob.fill('#receive-code', phrase);
+  await bob.click('#receive-button');
+  await expect(bob.locator('#receive-status')).toContainText('someone else joined this channel');
+  const values = await stranger(baseURL!, 'GET', `/channel/${channel}?uuid=${joined.json.uuid}&wait=10`);
+  expect(values.json.x).toMatch(/^41[0-9a-f]{64}$/);
+  // A guessed answer (any well-formed value: the stranger does not know the code).
+  await stranger(baseURL!, 'POST', `/channel/${channel}`, { uuid: joined.json.uuid, y: '42' + '5'.repeat(64), hh_k: 'a'.repeat(64) });
+  await expect(alice.locator('#send-status')).toContainText('someone else joined this channel');
+  await expect(alice.locator('#send-status')).toContainText('start again');
+  await alice.click('#send-again');
+  await expect.poll(async () => (await alice.locator('#send-phrase').textContent())?.trim()).not.toBe(phrase);
+  const fresh = (await alice.locator('#send-phrase').textContent())!.trim();
+  expect(fresh).toMatch(/^\d{6}-[a-z]+-[a-z]+-[a-z]+-[a-z]+-[a-z]+$/);
+  await bob.fill('#receive-code', fresh);
+  await bob.click('#receive-button');
+  await expect(bob.locator('#receive-text')).toHaveText('for Bob only');
+  await expect(alice.locator('#send-status')).toContainText('delivered');
 });
 
 // The CLI (TCP data connection, native AES-GCM) and a page (WebSocket, WebCrypto) speak the same
