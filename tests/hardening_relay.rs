@@ -37,22 +37,32 @@ fn endpoint(server: &TestServer, last: u8) -> Endpoint {
     }
 }
 
+/// Starts a sender on a fresh channel; the phrase it "reads aloud" arrives on the receiver.
+fn spawn_sender(
+    ep: Endpoint,
+    text: &str,
+) -> (
+    tokio::task::JoinHandle<Result<transfer::Delivered, String>>,
+    tokio::sync::oneshot::Receiver<String>,
+) {
+    let (tell, heard) = tokio::sync::oneshot::channel::<String>();
+    let text = text.to_owned();
+    let sender = tokio::spawn(async move {
+        let mut tell = Some(tell);
+        transfer::send(&ep, Payload::Text(text), None, |p| {
+            if let Some(tell) = tell.take() {
+                let _ = tell.send(p.to_owned());
+            }
+        })
+        .await
+    });
+    (sender, heard)
+}
+
 /// A whole transfer between two honest people: the sender at 127.0.0.2 gets a fresh channel and
 /// code and "reads" the phrase to the recipient at 127.0.0.3, who receives the text.
 async fn honest_pair_completes(server: &TestServer) {
-    let (tell, heard) = tokio::sync::oneshot::channel::<String>();
-    let sender = {
-        let ep = endpoint(server, 2);
-        tokio::spawn(async move {
-            let mut tell = Some(tell);
-            transfer::send(&ep, Payload::Text("the honest text".into()), None, |p| {
-                if let Some(tell) = tell.take() {
-                    let _ = tell.send(p.to_owned());
-                }
-            })
-            .await
-        })
-    };
+    let (sender, heard) = spawn_sender(endpoint(server, 2), "the honest text");
     let phrase = heard.await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let got = transfer::receive(
@@ -170,19 +180,7 @@ fn the_default_limits_keep_a_whole_hour_of_scanning_below_one_percent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stranger_in_the_recipient_seat_fails_the_exchange_and_both_people_are_told() {
     let server = TestServer::start(|_| {}).await;
-    let (tell, heard) = tokio::sync::oneshot::channel::<String>();
-    let sender = {
-        let ep = endpoint(&server, 2);
-        tokio::spawn(async move {
-            let mut tell = Some(tell);
-            transfer::send(&ep, Payload::Text("secret".into()), None, |p| {
-                if let Some(tell) = tell.take() {
-                    let _ = tell.send(p.to_owned());
-                }
-            })
-            .await
-        })
-    };
+    let (sender, heard) = spawn_sender(endpoint(&server, 2), "secret");
     let phrase = heard.await.unwrap();
     let (channel, _) = zkrelay::protocol::relay::split_phrase(&phrase).unwrap();
 
@@ -657,20 +655,11 @@ async fn ipv6_and_ipv4_mapped_peers_are_one_address_each() {
     };
     // Over IPv6: the sender from [::1], the recipient from 127.0.0.3 through the dual-stack
     // data port, where it arrives IPv4-mapped and must still count as 127.0.0.3.
-    let (tell, heard) = tokio::sync::oneshot::channel::<String>();
     let six = Endpoint {
         server: format!("http://[::1]:{}", server.addr.port()),
         bind: Some("::1".parse().unwrap()),
     };
-    let sender = tokio::spawn(async move {
-        let mut tell = Some(tell);
-        transfer::send(&six, Payload::Text("over six".into()), None, |p| {
-            if let Some(tell) = tell.take() {
-                let _ = tell.send(p.to_owned());
-            }
-        })
-        .await
-    });
+    let (sender, heard) = spawn_sender(six, "over six");
     let phrase = heard.await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let got = transfer::receive(
