@@ -254,7 +254,16 @@ async fn open(
             check_channel_name(name)?;
             state
                 .relay
-                .join(ip, name, Side::B, |board| board.contested = true)?
+                .join(ip, name, Side::B, |board| board.contested = true)
+                .map_err(|e| match e.code {
+                    // Someone on the sender's own address (the same NAT) was first.
+                    ErrorCode::Conflict => ApiError::new(
+                        ErrorCode::Conflict,
+                        "someone else joined this channel: its recipient seat is taken — ask \
+                         the sender to start again",
+                    ),
+                    _ => e,
+                })?
         }
         (Side::B, None) => {
             return Err(ApiError::invalid("a recipient must name the channel to join").into());
