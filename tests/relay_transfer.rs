@@ -122,6 +122,85 @@ async fn a_wrong_code_aborts_both_sides_and_sends_nothing() {
     server.stop().await.unwrap();
 }
 
+/// The names in `dir`.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_255_byte_name_is_cut_so_that_every_derived_name_fits() {
+    let server = TestServer::start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    // The longest name a sender's file system allows, in two-byte characters.
+    let name = format!("{}a.txt", "é".repeat(125));
+    assert_eq!(name.len(), 255);
+    let file = src.path().join(&name);
+    std::fs::write(&file, b"long name").unwrap();
+    let mut got_names = Vec::new();
+    for round in 0..2 {
+        let code = format!("49{round}0-comet-maple-otter-tulip");
+        let (sent, got) = transfer(
+            &server,
+            Payload::File(file.clone()),
+            &code,
+            &code,
+            dir.path(),
+        )
+        .await;
+        sent.unwrap();
+        let path = got.unwrap().path.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"long name");
+        got_names.push(path.file_name().unwrap().to_str().unwrap().to_owned());
+    }
+    let first = &got_names[0];
+    assert!(first.len() <= 255, "{first}");
+    assert!(
+        first.starts_with("éé") && first.ends_with(".txt"),
+        "{first}"
+    );
+    let stem = first.strip_suffix(".txt").unwrap();
+    assert_eq!(got_names[1], format!("{stem} (1).txt"));
+    // Both copies, and nothing partial, are left.
+    let mut want = got_names.clone();
+    want.sort();
+    assert_eq!(listing(dir.path()), want);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_partial_file_neither_blocks_nor_taints_a_retry() {
+    let server = TestServer::start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    // What a receive that crashed part-way leaves behind.
+    let stale = dir.path().join(".report.txt.zkrelay-partial");
+    std::fs::write(&stale, b"stale bytes of a crashed receive").unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = src.path().join("report.txt");
+    std::fs::write(&file, b"fresh").unwrap();
+    let code = "4950-comet-maple-otter-tulip";
+    let (sent, got) = transfer(&server, Payload::File(file), code, code, dir.path()).await;
+    assert_eq!(sent.unwrap().bytes, 5);
+    let path = got.unwrap().path.unwrap();
+    assert_eq!(path, dir.path().join("report.txt"));
+    assert_eq!(std::fs::read(&path).unwrap(), b"fresh");
+    // The stale file is not ours to judge: it stays as it was, and nothing else is left.
+    assert_eq!(
+        std::fs::read(&stale).unwrap(),
+        b"stale bytes of a crashed receive"
+    );
+    assert_eq!(
+        listing(dir.path()),
+        [".report.txt.zkrelay-partial", "report.txt"]
+    );
+    server.stop().await.unwrap();
+}
+
 /// Builds the bytes a malicious sender puts on the data connection.
 type Attack = fn(&mut Sealer) -> Vec<u8>;
 

@@ -3,18 +3,19 @@
 //! The flows drive the pure [`crate::protocol::relay`] code over the relay's HTTP API and a raw TCP
 //! data connection. They are library functions so tests run them in-process against a real server.
 
+use super::sink::Sink;
 use crate::protocol::relay::{
     Code, Direction, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener, PREFIX_LEN,
     Sealer, SharedKey,
     handshake::{self, RelayApi, Seat, field},
-    sanitize_filename, split_phrase,
+    split_phrase,
 };
 use rand::rngs::OsRng;
 use serde_json::{Value, json};
 use std::{
     io::IsTerminal,
     net::{IpAddr, SocketAddr},
-    path::{Path, PathBuf},
+    path::PathBuf,
     time::{Duration, Instant},
 };
 use tokio::{
@@ -588,104 +589,6 @@ fn receive_frames(
         text,
         data_time: started.elapsed(),
     })
-}
-
-/// Where received content is written: a partial file renamed at the end, or memory, or stdout.
-enum Sink {
-    File {
-        partial: PathBuf,
-        target: PathBuf,
-        /// Written unbuffered: each write is a whole frame's plaintext (up to 64 KiB).
-        file: std::fs::File,
-    },
-    Text(Vec<u8>),
-    Stdout(std::io::Stdout),
-}
-
-impl Sink {
-    fn create(header: &Header, destination: &Destination) -> Result<Self> {
-        match (destination, header.kind.as_str()) {
-            (Destination::Stdout, _) => Ok(Sink::Stdout(std::io::stdout())),
-            (Destination::Folder(_), "text") => {
-                if header.size > 16 << 20 {
-                    return Err("a text over 16 MiB is refused".into());
-                }
-                Ok(Sink::Text(Vec::new()))
-            }
-            (Destination::Folder(dir), _) => {
-                let name = sanitize_filename(header.name.as_deref().unwrap_or("received"))
-                    .unwrap_or_else(|_| "received".into());
-                let target = unused_path(dir, &name);
-                let partial = dir.join(format!(".{name}.zkrelay-partial"));
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&partial)
-                    .map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
-                Ok(Sink::File {
-                    partial,
-                    target,
-                    file,
-                })
-            }
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        use std::io::Write;
-        match self {
-            Sink::File { file, .. } => file.write_all(bytes).map_err(|e| format!("writing: {e}")),
-            Sink::Text(buf) => {
-                buf.extend_from_slice(bytes);
-                Ok(())
-            }
-            Sink::Stdout(out) => out.write_all(bytes).map_err(|e| format!("writing: {e}")),
-        }
-    }
-
-    fn finish(self) -> Result<(Option<PathBuf>, Option<String>)> {
-        use std::io::Write;
-        match self {
-            Sink::File {
-                partial,
-                target,
-                mut file,
-            } => {
-                file.flush().map_err(|e| e.to_string())?;
-                drop(file);
-                std::fs::rename(&partial, &target).map_err(|e| e.to_string())?;
-                Ok((Some(target), None))
-            }
-            Sink::Text(bytes) => Ok((None, Some(String::from_utf8_lossy(&bytes).into_owned()))),
-            Sink::Stdout(mut out) => {
-                out.flush().map_err(|e| e.to_string())?;
-                Ok((None, None))
-            }
-        }
-    }
-
-    fn discard(self) {
-        if let Sink::File { partial, file, .. } = self {
-            drop(file);
-            let _ = std::fs::remove_file(partial);
-        }
-    }
-}
-
-/// `dir/name`, or `dir/name (1)`, `(2)`… if taken: nothing is overwritten.
-fn unused_path(dir: &Path, name: &str) -> PathBuf {
-    let first = dir.join(name);
-    if !first.exists() {
-        return first;
-    }
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
-        _ => (name, String::new()),
-    };
-    (1..)
-        .map(|i| dir.join(format!("{stem} ({i}){ext}")))
-        .find(|p| !p.exists())
-        .unwrap_or(first)
 }
 
 /// A progress line on stderr (only when it is a terminal), at most 4 times a second.

@@ -22,7 +22,7 @@ pub mod handshake;
 mod pake;
 
 pub use code::{Code, MAX_CODE_TEXT, WORDLIST, WORDS, phrase, split_phrase};
-pub use filename::{MAX_FILENAME_BYTES, sanitize_filename};
+pub use filename::{MAX_FILENAME_BYTES, sanitize_filename, shorten_filename};
 pub use frame::{
     FRAME_OVERHEAD, Frame, FrameParams, FrameReader, Header, MAX_FRAME_CIPHERTEXT,
     MAX_FRAME_PLAINTEXT, MAX_HEADER, Opener, PREFIX_LEN, Prefix, Sealer, Sequence,
