@@ -201,10 +201,10 @@ async fn a_stale_partial_file_neither_blocks_nor_taints_a_retry() {
     server.stop().await.unwrap();
 }
 
-/// Builds the bytes a malicious sender puts on the data connection.
-type Attack = fn(&mut Sealer) -> Vec<u8>;
+/// Builds the bytes a malicious sender puts on the data connection from its data key.
+type Attack = fn(&[u8; 32]) -> Vec<u8>;
 
-/// A sender that follows the protocol up to the data connection, then sends `frames(sealer)`.
+/// A sender that follows the protocol up to the data connection, then sends `frames(data key)`.
 async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
     let http = client_from(2);
     let call = |req: reqwest::RequestBuilder| async move {
@@ -241,8 +241,7 @@ async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
     let mut ok = String::new();
     stream.read_line(&mut ok).await.unwrap();
     assert_eq!(ok, "ok\n");
-    let mut sealer = Sealer::new(&key.data_key("6666", Direction::SenderToRecipient));
-    let bytes = frames(&mut sealer);
+    let bytes = frames(&key.data_key("6666", Direction::SenderToRecipient));
     let _ = stream.get_mut().write_all(&bytes).await;
     let _ = stream.get_mut().shutdown().await;
 }
@@ -250,7 +249,8 @@ async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
     let attacks: [(&str, &str, Attack); 3] = [
-        ("replayed", "failed authentication", |s| {
+        ("replayed", "failed authentication", |k| {
+            let s = &mut Sealer::new(k);
             let h = s
                 .seal(
                     &Header {
@@ -265,7 +265,8 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
             let a = s.seal(b"aaaa", false).unwrap();
             [h, a.clone(), a].concat()
         }),
-        ("altered", "failed authentication", |s| {
+        ("altered", "failed authentication", |k| {
+            let s = &mut Sealer::new(k);
             let h = s
                 .seal(
                     &Header {
@@ -281,7 +282,8 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
             a[6] ^= 0x80;
             [h, a].concat()
         }),
-        ("truncated", "ended before its final frame", |s| {
+        ("truncated", "ended before its final frame", |k| {
+            let s = &mut Sealer::new(k);
             let h = s
                 .seal(
                     &Header {
@@ -298,26 +300,68 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
         }),
     ];
     for (what, expected, frames) in attacks {
-        let server = TestServer::start(|_| {}).await;
-        let dir = tempfile::tempdir().unwrap();
-        let code = Code::parse("comet-maple-otter-tulip").unwrap();
-        let attacker = malicious_sender(&server, &code, frames);
-        let (ep, dest) = (
-            endpoint(&server, 3),
-            Destination::Folder(dir.path().to_owned()),
-        );
-        let receiver = transfer::receive(&ep, "6666-comet-maple-otter-tulip", &dest);
-        let ((), got) = tokio::join!(attacker, async {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            receiver.await
-        });
-        let err = got.unwrap_err();
-        assert!(err.contains(expected), "{what}: {err}");
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "{what}: a file was kept"
-        );
-        server.stop().await.unwrap();
+        attack_fails(what, expected, frames).await;
+    }
+}
+
+/// Runs `frames` as a malicious sender against a real receiver: the receive must fail with an
+/// error containing `expected` and leave the destination folder empty.
+async fn attack_fails(what: &str, expected: &str, frames: Attack) {
+    let server = TestServer::start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let code = Code::parse("comet-maple-otter-tulip").unwrap();
+    let attacker = malicious_sender(&server, &code, frames);
+    let (ep, dest) = (
+        endpoint(&server, 3),
+        Destination::Folder(dir.path().to_owned()),
+    );
+    let receiver = transfer::receive(&ep, "6666-comet-maple-otter-tulip", &dest);
+    let ((), got) = tokio::join!(attacker, async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        receiver.await
+    });
+    let err = got.unwrap_err();
+    assert!(err.contains(expected), "{what}: {err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{what}: something was kept: {left:?}");
+    server.stop().await.unwrap();
+}
+
+/// The header and a complete, valid content whose last frame is final: 4 bytes `"done"`.
+fn complete_stream(sealer: &mut Sealer) -> Vec<u8> {
+    let h = sealer
+        .seal(
+            &Header {
+                kind: "file".into(),
+                name: Some("x.bin".into()),
+                size: 4,
+            }
+            .encode(),
+            false,
+        )
+        .unwrap();
+    [h, sealer.seal(b"done", true).unwrap()].concat()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anything_after_the_final_frame_aborts_and_keeps_nothing() {
+    let attacks: [(&str, Attack); 2] = [
+        ("a sealed frame after the final one", |k| {
+            let done = complete_stream(&mut Sealer::new(k));
+            // Frame 2, sealed with the right key and counter, as if the stream went on.
+            let mut more = Sealer::new(k);
+            more.seal(b"", false).unwrap();
+            more.seal(b"", false).unwrap();
+            [done, more.seal(b"more", false).unwrap()].concat()
+        }),
+        ("stray bytes after the final frame", |k| {
+            [complete_stream(&mut Sealer::new(k)), b"xyz".to_vec()].concat()
+        }),
+    ];
+    for (what, frames) in attacks {
+        attack_fails(what, "after the final frame", frames).await;
     }
 }
