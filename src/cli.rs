@@ -2,6 +2,7 @@
 //! `receive` are the Relay's participants; `peggy` and `victor` are Identify's.
 
 pub mod identify;
+mod sink;
 pub mod transfer;
 
 use crate::protocol::relay::handshake;

@@ -128,10 +128,89 @@ async fn a_wrong_code_aborts_both_sides_and_sends_nothing() {
     server.stop().await.unwrap();
 }
 
-/// Builds the bytes a malicious sender puts on the data connection.
-type Attack = fn(&mut Sealer) -> Vec<u8>;
+/// The names in `dir`.
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
 
-/// A sender that follows the protocol up to the data connection, then sends `frames(sealer)`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_255_byte_name_is_cut_so_that_every_derived_name_fits() {
+    let server = TestServer::start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    // The longest name a sender's file system allows, in two-byte characters.
+    let name = format!("{}a.txt", "é".repeat(125));
+    assert_eq!(name.len(), 255);
+    let file = src.path().join(&name);
+    std::fs::write(&file, b"long name").unwrap();
+    let mut got_names = Vec::new();
+    for round in 0..2 {
+        let code = format!("49{round}0-comet-maple-otter-tulip");
+        let (sent, got) = transfer(
+            &server,
+            Payload::File(file.clone()),
+            &code,
+            &code,
+            dir.path(),
+        )
+        .await;
+        sent.unwrap();
+        let path = got.unwrap().path.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"long name");
+        got_names.push(path.file_name().unwrap().to_str().unwrap().to_owned());
+    }
+    let first = &got_names[0];
+    assert!(first.len() <= 255, "{first}");
+    assert!(
+        first.starts_with("éé") && first.ends_with(".txt"),
+        "{first}"
+    );
+    let stem = first.strip_suffix(".txt").unwrap();
+    assert_eq!(got_names[1], format!("{stem} (1).txt"));
+    // Both copies, and nothing partial, are left.
+    let mut want = got_names.clone();
+    want.sort();
+    assert_eq!(listing(dir.path()), want);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_partial_file_neither_blocks_nor_taints_a_retry() {
+    let server = TestServer::start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    // What a receive that crashed part-way leaves behind.
+    let stale = dir.path().join(".report.txt.zkrelay-partial");
+    std::fs::write(&stale, b"stale bytes of a crashed receive").unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let file = src.path().join("report.txt");
+    std::fs::write(&file, b"fresh").unwrap();
+    let code = "4950-comet-maple-otter-tulip";
+    let (sent, got) = transfer(&server, Payload::File(file), code, code, dir.path()).await;
+    assert_eq!(sent.unwrap().bytes, 5);
+    let path = got.unwrap().path.unwrap();
+    assert_eq!(path, dir.path().join("report.txt"));
+    assert_eq!(std::fs::read(&path).unwrap(), b"fresh");
+    // The stale file is not ours to judge: it stays as it was, and nothing else is left.
+    assert_eq!(
+        std::fs::read(&stale).unwrap(),
+        b"stale bytes of a crashed receive"
+    );
+    assert_eq!(
+        listing(dir.path()),
+        [".report.txt.zkrelay-partial", "report.txt"]
+    );
+    server.stop().await.unwrap();
+}
+
+/// Builds the bytes a malicious sender puts on the data connection from its data key.
+type Attack = fn(&[u8; 32]) -> Vec<u8>;
+
+/// A sender that follows the protocol up to the data connection, then sends `frames(data key)`.
 async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
     let http = client_from(2);
     let call = |req: reqwest::RequestBuilder| async move {
@@ -169,8 +248,7 @@ async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
     let mut ok = String::new();
     stream.read_line(&mut ok).await.unwrap();
     assert_eq!(ok, "ok\n");
-    let mut sealer = Sealer::new(&key.data_key("666666-cedar", Direction::SenderToRecipient));
-    let bytes = frames(&mut sealer);
+    let bytes = frames(&key.data_key("666666-cedar", Direction::SenderToRecipient));
     let _ = stream.get_mut().write_all(&bytes).await;
     let _ = stream.get_mut().shutdown().await;
 }
@@ -178,7 +256,8 @@ async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
     let attacks: [(&str, &str, Attack); 3] = [
-        ("replayed", "failed authentication", |s| {
+        ("replayed", "failed authentication", |k| {
+            let s = &mut Sealer::new(k);
             let h = s
                 .seal(
                     &Header {
@@ -193,7 +272,8 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
             let a = s.seal(b"aaaa", false).unwrap();
             [h, a.clone(), a].concat()
         }),
-        ("altered", "failed authentication", |s| {
+        ("altered", "failed authentication", |k| {
+            let s = &mut Sealer::new(k);
             let h = s
                 .seal(
                     &Header {
@@ -209,7 +289,8 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
             a[6] ^= 0x80;
             [h, a].concat()
         }),
-        ("truncated", "ended before its final frame", |s| {
+        ("truncated", "ended before its final frame", |k| {
+            let s = &mut Sealer::new(k);
             let h = s
                 .seal(
                     &Header {
@@ -226,26 +307,68 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
         }),
     ];
     for (what, expected, frames) in attacks {
-        let server = TestServer::start(|_| {}).await;
-        let dir = tempfile::tempdir().unwrap();
-        let code = Code::parse("comet-maple-otter-tulip").unwrap();
-        let attacker = malicious_sender(&server, &code, frames);
-        let (ep, dest) = (
-            endpoint(&server, 3),
-            Destination::Folder(dir.path().to_owned()),
-        );
-        let receiver = transfer::receive(&ep, "666666-cedar-comet-maple-otter-tulip", &dest);
-        let ((), got) = tokio::join!(attacker, async {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            receiver.await
-        });
-        let err = got.unwrap_err();
-        assert!(err.contains(expected), "{what}: {err}");
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "{what}: a file was kept"
-        );
-        server.stop().await.unwrap();
+        attack_fails(what, expected, frames).await;
+    }
+}
+
+/// Runs `frames` as a malicious sender against a real receiver: the receive must fail with an
+/// error containing `expected` and leave the destination folder empty.
+async fn attack_fails(what: &str, expected: &str, frames: Attack) {
+    let server = TestServer::start(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let code = Code::parse("comet-maple-otter-tulip").unwrap();
+    let attacker = malicious_sender(&server, &code, frames);
+    let (ep, dest) = (
+        endpoint(&server, 3),
+        Destination::Folder(dir.path().to_owned()),
+    );
+    let receiver = transfer::receive(&ep, "666666-cedar-comet-maple-otter-tulip", &dest);
+    let ((), got) = tokio::join!(attacker, async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        receiver.await
+    });
+    let err = got.unwrap_err();
+    assert!(err.contains(expected), "{what}: {err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{what}: something was kept: {left:?}");
+    server.stop().await.unwrap();
+}
+
+/// The header and a complete, valid content whose last frame is final: 4 bytes `"done"`.
+fn complete_stream(sealer: &mut Sealer) -> Vec<u8> {
+    let h = sealer
+        .seal(
+            &Header {
+                kind: "file".into(),
+                name: Some("x.bin".into()),
+                size: 4,
+            }
+            .encode(),
+            false,
+        )
+        .unwrap();
+    [h, sealer.seal(b"done", true).unwrap()].concat()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anything_after_the_final_frame_aborts_and_keeps_nothing() {
+    let attacks: [(&str, Attack); 2] = [
+        ("a sealed frame after the final one", |k| {
+            let done = complete_stream(&mut Sealer::new(k));
+            // Frame 2, sealed with the right key and counter, as if the stream went on.
+            let mut more = Sealer::new(k);
+            more.seal(b"", false).unwrap();
+            more.seal(b"", false).unwrap();
+            [done, more.seal(b"more", false).unwrap()].concat()
+        }),
+        ("stray bytes after the final frame", |k| {
+            [complete_stream(&mut Sealer::new(k)), b"xyz".to_vec()].concat()
+        }),
+    ];
+    for (what, frames) in attacks {
+        attack_fails(what, "after the final frame", frames).await;
     }
 }

@@ -3,18 +3,19 @@
 //! The flows drive the pure [`crate::protocol::relay`] code over the relay's HTTP API and a raw TCP
 //! data connection. They are library functions so tests run them in-process against a real server.
 
+use super::sink::Sink;
 use crate::protocol::relay::{
-    Code, Direction, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener, PREFIX_LEN,
-    Sealer, SharedKey,
+    Code, Direction, Error, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener,
+    PREFIX_LEN, Sealer, SharedKey,
     handshake::{self, RelayApi, Seat, field},
-    sanitize_filename, split_phrase,
+    split_phrase,
 };
 use rand::rngs::OsRng;
 use serde_json::{Value, json};
 use std::{
     io::IsTerminal,
     net::{IpAddr, SocketAddr},
-    path::{Path, PathBuf},
+    path::PathBuf,
     time::{Duration, Instant},
 };
 use tokio::{
@@ -343,6 +344,8 @@ const FRAMES_PER_WRITE: usize = 4;
 const READ_CHUNK: usize = 1024 * 1024;
 /// A data connection that moves nothing for this long is given up.
 const STALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a recipient waits, after its acknowledgement, for the sender's direction to end.
+const END_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The data connection as a blocking socket, for the sealing and opening threads: the kernel's
 /// socket buffers overlap the network with the crypto, and bytes go from the file to the socket
@@ -514,6 +517,8 @@ async fn stream_in(
     .map_err(|_| "the receiving thread failed")?
 }
 
+/// Opens the sender's frames into a [`Sink`] and acknowledges them; the content is put in place
+/// only once the sender's direction has ended with nothing after the final frame.
 fn receive_frames(
     mut stream: std::net::TcpStream,
     data_key: &[u8; 32],
@@ -521,7 +526,7 @@ fn receive_frames(
     destination: &Destination,
     started: Instant,
 ) -> Result<Delivered> {
-    use std::io::{Read, Write};
+    use std::io::Read;
     let mut opener = Opener::new(data_key);
     let mut frames = FrameReader::new();
     let mut header: Option<Header> = None;
@@ -551,7 +556,11 @@ fn receive_frames(
                     }
                 }
                 if prefix.last {
-                    return Ok(());
+                    // Nothing may follow the final frame, not even part of a frame.
+                    return match frames.pending() {
+                        0 => Ok(()),
+                        _ => Err(after_final()),
+                    };
                 }
             }
             let n = frames
@@ -562,20 +571,45 @@ fn receive_frames(
                 return Err("the transfer ended early".into());
             }
         }
-    })();
-    let (header, sink) = match (outcome, header, sink) {
-        (Ok(()), Some(h), Some(sink)) if received == h.size => (h, sink),
+    })()
+    .and_then(|()| match &header {
+        Some(h) if received == h.size => Ok(()),
+        _ => Err("the transfer is incomplete".into()),
+    })
+    .and_then(|()| {
+        progress.done();
+        acknowledge(&mut stream, ack_key, received)
+    })
+    .and_then(|()| expect_end(&mut stream));
+    match (outcome, header, sink) {
+        (Ok(()), Some(header), Some(sink)) => {
+            let (path, text) = sink.finish()?;
+            Ok(Delivered {
+                kind: header.kind,
+                bytes: received,
+                path,
+                text,
+                data_time: started.elapsed(),
+            })
+        }
         (outcome, _, sink) => {
             if let Some(sink) = sink {
                 sink.discard();
             }
-            return Err(outcome
+            Err(outcome
                 .err()
-                .unwrap_or_else(|| "the transfer is incomplete".into()));
+                .unwrap_or_else(|| "the transfer is incomplete".into()))
         }
-    };
-    progress.done();
-    let (path, text) = sink.finish()?;
+    }
+}
+
+fn after_final() -> String {
+    format!("the sender broke the protocol: {}", Error::AfterFinal)
+}
+
+/// Sends the recipient's one final frame, `{"received": N, "ok": true}`, and ends its direction.
+fn acknowledge(stream: &mut std::net::TcpStream, ack_key: &[u8; 32], received: u64) -> Result<()> {
+    use std::io::Write;
     let mut sealer = Sealer::new(ack_key);
     let ack = serde_json::to_vec(&json!({ "received": received, "ok": true })).unwrap_or_default();
     let frame = sealer.seal(&ack, true).map_err(|e| e.to_string())?;
@@ -583,111 +617,31 @@ fn receive_frames(
         .write_all(&frame)
         .map_err(|e| io_error("confirming", &e))?;
     let _ = stream.shutdown(std::net::Shutdown::Write);
-    Ok(Delivered {
-        kind: header.kind,
-        bytes: received,
-        path,
-        text,
-        data_time: started.elapsed(),
-    })
+    Ok(())
 }
 
-/// Where received content is written: a partial file renamed at the end, or memory, or stdout.
-enum Sink {
-    File {
-        partial: PathBuf,
-        target: PathBuf,
-        /// Written unbuffered: each write is a whole frame's plaintext (up to 64 KiB).
-        file: std::fs::File,
-    },
-    Text(Vec<u8>),
-    Stdout(std::io::Stdout),
-}
-
-impl Sink {
-    fn create(header: &Header, destination: &Destination) -> Result<Self> {
-        match (destination, header.kind.as_str()) {
-            (Destination::Stdout, _) => Ok(Sink::Stdout(std::io::stdout())),
-            (Destination::Folder(_), "text") => {
-                if header.size > 16 << 20 {
-                    return Err("a text over 16 MiB is refused".into());
-                }
-                Ok(Sink::Text(Vec::new()))
+/// Waits for the sender's direction to end (a TCP sender half-closes after its final frame, a
+/// browser closes once it has the acknowledgement); any byte before that end is an error.
+fn expect_end(stream: &mut std::net::TcpStream) -> Result<()> {
+    use std::io::{ErrorKind, Read};
+    stream
+        .set_read_timeout(Some(END_TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    let mut byte = [0u8; 1];
+    loop {
+        return match stream.read(&mut byte) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(after_final()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Err(format!(
+                    "the sender did not end the transfer within {} s of its final frame",
+                    END_TIMEOUT.as_secs()
+                ))
             }
-            (Destination::Folder(dir), _) => {
-                let name = sanitize_filename(header.name.as_deref().unwrap_or("received"))
-                    .unwrap_or_else(|_| "received".into());
-                let target = unused_path(dir, &name);
-                let partial = dir.join(format!(".{name}.zkrelay-partial"));
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&partial)
-                    .map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
-                Ok(Sink::File {
-                    partial,
-                    target,
-                    file,
-                })
-            }
-        }
+            Err(e) => Err(format!("after the final frame: {e}")),
+        };
     }
-
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        use std::io::Write;
-        match self {
-            Sink::File { file, .. } => file.write_all(bytes).map_err(|e| format!("writing: {e}")),
-            Sink::Text(buf) => {
-                buf.extend_from_slice(bytes);
-                Ok(())
-            }
-            Sink::Stdout(out) => out.write_all(bytes).map_err(|e| format!("writing: {e}")),
-        }
-    }
-
-    fn finish(self) -> Result<(Option<PathBuf>, Option<String>)> {
-        use std::io::Write;
-        match self {
-            Sink::File {
-                partial,
-                target,
-                mut file,
-            } => {
-                file.flush().map_err(|e| e.to_string())?;
-                drop(file);
-                std::fs::rename(&partial, &target).map_err(|e| e.to_string())?;
-                Ok((Some(target), None))
-            }
-            Sink::Text(bytes) => Ok((None, Some(String::from_utf8_lossy(&bytes).into_owned()))),
-            Sink::Stdout(mut out) => {
-                out.flush().map_err(|e| e.to_string())?;
-                Ok((None, None))
-            }
-        }
-    }
-
-    fn discard(self) {
-        if let Sink::File { partial, file, .. } = self {
-            drop(file);
-            let _ = std::fs::remove_file(partial);
-        }
-    }
-}
-
-/// `dir/name`, or `dir/name (1)`, `(2)`… if taken: nothing is overwritten.
-fn unused_path(dir: &Path, name: &str) -> PathBuf {
-    let first = dir.join(name);
-    if !first.exists() {
-        return first;
-    }
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
-        _ => (name, String::new()),
-    };
-    (1..)
-        .map(|i| dir.join(format!("{stem} ({i}){ext}")))
-        .find(|p| !p.exists())
-        .unwrap_or(first)
 }
 
 /// A progress line on stderr (only when it is a terminal), at most 4 times a second.

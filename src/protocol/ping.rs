@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Largest ping frame the server reads; anything longer is refused before parsing.
+/// Largest ping message the server accepts; a longer one is refused (close code 1008) unparsed.
 pub const MAX_PING_FRAME: usize = 256;
 
 /// A message of the ping socket, as JSON text: `{"type":"ping","nonce":7}`.

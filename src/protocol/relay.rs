@@ -25,7 +25,7 @@ pub use code::{
     CHANNEL_NAMES, Code, MAX_CODE_TEXT, WORDLIST, WORDS, channel_name, is_channel_name, phrase,
     split_phrase,
 };
-pub use filename::{MAX_FILENAME_BYTES, sanitize_filename};
+pub use filename::{MAX_FILENAME_BYTES, sanitize_filename, shorten_filename};
 pub use frame::{
     FRAME_OVERHEAD, Frame, FrameParams, FrameReader, Header, MAX_FRAME_CIPHERTEXT,
     MAX_FRAME_PLAINTEXT, MAX_HEADER, Opener, PREFIX_LEN, Prefix, Sealer, Sequence,
