@@ -150,7 +150,7 @@ async fn a_255_byte_name_is_cut_so_that_every_derived_name_fits() {
     std::fs::write(&file, b"long name").unwrap();
     let mut got_names = Vec::new();
     for round in 0..2 {
-        let code = format!("49{round}0-comet-maple-otter-tulip");
+        let code = format!("49{round}000-cedar-comet-maple-otter-tulip");
         let (sent, got) = transfer(
             &server,
             Payload::File(file.clone()),
@@ -189,7 +189,7 @@ async fn a_stale_partial_file_neither_blocks_nor_taints_a_retry() {
     let src = tempfile::tempdir().unwrap();
     let file = src.path().join("report.txt");
     std::fs::write(&file, b"fresh").unwrap();
-    let code = "4950-comet-maple-otter-tulip";
+    let code = "495000-cedar-comet-maple-otter-tulip";
     let (sent, got) = transfer(&server, Payload::File(file), code, code, dir.path()).await;
     assert_eq!(sent.unwrap().bytes, 5);
     let path = got.unwrap().path.unwrap();

@@ -57,7 +57,9 @@ async fn page_sender(server: &TestServer, code: &Code, after_ack: Option<&'stati
         http: client_from(2),
         base: server.url(""),
     };
-    let seat = handshake::open_sender(&api, Some("7777")).await.unwrap();
+    let seat = handshake::open_sender(&api, Some("777777-cedar"))
+        .await
+        .unwrap();
     let confirmed = handshake::sender(&api, &seat, code, OsRng, |_| {})
         .await
         .unwrap();
@@ -65,12 +67,16 @@ async fn page_sender(server: &TestServer, code: &Code, after_ack: Option<&'stati
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(([127, 0, 0, 2], 0).into()).unwrap();
     let tcp = socket.connect(server.addr).await.unwrap();
-    let url = format!("ws://{}/ws/data/7777", server.addr);
+    let url = format!("ws://{}/ws/data/777777-cedar", server.addr);
     let (mut ws, _) = client_async(url, tcp).await.unwrap();
     let hello = handshake::data_hello(&seat, &confirmed.h_k);
     ws.send(Message::text(hello)).await.unwrap();
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("ok"));
-    let mut sealer = Sealer::new(&confirmed.key.data_key("7777", Direction::SenderToRecipient));
+    let mut sealer = Sealer::new(
+        &confirmed
+            .key
+            .data_key("777777-cedar", Direction::SenderToRecipient),
+    );
     let header = Header {
         kind: "file".into(),
         name: Some("page.bin".into()),
@@ -81,7 +87,11 @@ async fn page_sender(server: &TestServer, code: &Code, after_ack: Option<&'stati
         ws.send(Message::binary(frame)).await.unwrap();
     }
     // The socket stays open (as a page's does) until the acknowledgement is in.
-    let mut opener = Opener::new(&confirmed.key.data_key("7777", Direction::RecipientToSender));
+    let mut opener = Opener::new(
+        &confirmed
+            .key
+            .data_key("777777-cedar", Direction::RecipientToSender),
+    );
     let mut frames = FrameReader::new();
     let ack = loop {
         if let Some((prefix, body)) = frames.next_in_place().unwrap() {
@@ -110,7 +120,7 @@ async fn receive_from_page(after_ack: Option<&'static [u8]>) -> (Result<String, 
         bind: Some(IpAddr::from([127, 0, 0, 3])),
     };
     let dest = Destination::Folder(dir.path().to_owned());
-    let receiver = transfer::receive(&endpoint, "7777-comet-maple-otter-tulip", &dest);
+    let receiver = transfer::receive(&endpoint, "777777-cedar-comet-maple-otter-tulip", &dest);
     let ((), got) = tokio::join!(page_sender(&server, &code, after_ack), async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         receiver.await
