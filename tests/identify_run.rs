@@ -330,7 +330,7 @@ async fn pairing_refuses_bad_ids_a_third_connection_and_a_third_ip() {
     // A third IP, as either role, and a third connection from a seated IP: refused.
     for (last, role, code, says) in [
         (4, "victor", "conflict", "busy"),
-        (4, "peggy", "forbidden", "two other client addresses"),
+        (4, "peggy", "conflict", "already connected"),
         (3, "victor", "conflict", "busy"),
         (2, "peggy", "conflict", "already connected"),
     ] {
