@@ -9,8 +9,10 @@
 //!   is room; every other call must come from one of them;
 //! - to any other address a channel it may not use looks exactly like one that does not exist
 //!   ([`not_yours`]): the same code, status and sentence, so refusals tell a scanner nothing;
-//! - either seat may close the channel; a channel expires at its deadline (creation + TTL, or
-//!   none once its user says so, e.g. a stapled transfer) and the sweeper frees it;
+//! - either seat may close the channel, or leave it alone ([`Channels::vacate`]: its address
+//!   leaves too, so someone else may take the seat); a channel expires at its deadline
+//!   (creation + TTL, or none once its user says so, e.g. a stapled transfer) and the sweeper
+//!   frees it;
 //! - the table is bounded; rate limits are the callers' ([`super::limits`]).
 //!
 //! Each use keeps its own per-channel state `T` (the PAKE board, an identification run). Waiters
@@ -67,6 +69,8 @@ pub struct Limits {
 
 struct Seat {
     uuid: String,
+    /// The client key it was taken from.
+    key: IpAddr,
 }
 
 struct Channel<T> {
@@ -267,6 +271,25 @@ impl<T: Default + Send + 'static> Channels<T> {
         Ok(())
     }
 
+    /// Frees the seat `uuid` proves and leaves the rest of the channel as it is. The seat's
+    /// address leaves the channel unless the other seat was taken from it too, so the seat is
+    /// open to someone else (within the two-address rule). Returns the side freed.
+    pub fn vacate(&self, name: &str, ip: IpAddr, uuid: &str) -> Result<Side, ApiError> {
+        let mut table = self.table();
+        let channel = find(&mut table, name, ip)?;
+        let side = seat_of(channel, uuid)?;
+        if let Some(seat) = channel.seats[side.index()].take() {
+            let shared = channel.seats[side.other().index()]
+                .as_ref()
+                .is_some_and(|other| other.key == seat.key);
+            if !shared {
+                channel.ips.retain(|key| *key != seat.key);
+            }
+        }
+        channel.bump();
+        Ok(side)
+    }
+
     /// A receiver that sees every change of the channel and fails once the channel is gone.
     pub fn watch(&self, name: &str) -> Option<watch::Receiver<u64>> {
         self.table()
@@ -376,7 +399,10 @@ fn take_seat<T>(
         ));
     }
     let uuid = random_hex(16);
-    channel.seats[side.index()] = Some(Seat { uuid: uuid.clone() });
+    channel.seats[side.index()] = Some(Seat {
+        uuid: uuid.clone(),
+        key,
+    });
     if !channel.admits(key) {
         channel.ips.push(key);
     }
@@ -519,6 +545,46 @@ mod tests {
             not_yours()
         );
         t.close("chan", ip(2), &a.uuid).unwrap();
+    }
+
+    #[test]
+    fn a_vacated_seat_is_open_to_another_address_and_the_other_seat_stays() {
+        let t = table(Duration::from_secs(60));
+        let a = t.create(ip(2), Some("run"), Side::A, counter()).unwrap();
+        let b = t.join(ip(3), "run", Side::B, |_| {}).unwrap();
+        assert_eq!(
+            t.join(ip(4), "run", Side::B, |_| {}).unwrap_err(),
+            not_yours()
+        );
+        assert_eq!(t.vacate("run", ip(3), &b.uuid).unwrap(), Side::B);
+        // The uuid and the address are gone from the channel; seat A is untouched.
+        assert_eq!(
+            t.read_seat("run", ip(3), &b.uuid, |_, _| Ok(()))
+                .unwrap_err(),
+            not_yours()
+        );
+        t.read_seat("run", ip(2), &a.uuid, |side, _| {
+            assert_eq!(side, Side::A);
+            Ok(())
+        })
+        .unwrap();
+        let c = t.join(ip(4), "run", Side::B, |_| {}).unwrap();
+        assert_eq!(
+            t.join(ip(3), "run", Side::B, |_| {}).unwrap_err(),
+            not_yours()
+        );
+        // Two seats from one address: vacating one keeps the address for the other.
+        t.vacate("run", ip(4), &c.uuid).unwrap();
+        let d = t.join(ip(2), "run", Side::B, |_| {}).unwrap();
+        t.vacate("run", ip(2), &d.uuid).unwrap();
+        t.read_seat("run", ip(2), &a.uuid, |_, _| Ok(())).unwrap();
+        // A wrong uuid or a stranger frees nothing.
+        assert_eq!(
+            t.vacate("run", ip(2), "00").unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        assert_eq!(t.vacate("run", ip(5), &a.uuid).unwrap_err(), not_yours());
+        assert_eq!(t.len(), 1);
     }
 
     #[test]
