@@ -381,6 +381,9 @@ pub fn describe(seen: &Seen) -> Option<String> {
             "verdict: {} ({rounds_passed}/{rounds} rounds)",
             if *accepted { "accepted" } else { "rejected" }
         ),
+        Seen::Peggy(PeggyEvent::Unpaired { message }) => {
+            format!("{message} — waiting for another Victor")
+        }
         Seen::Victor(VictorEvent::Committed { round, x }) => {
             format!("round {round}: x = {}", abbreviate(x))
         }

@@ -3,7 +3,7 @@
 //! Rendered on the server; the keys, the rounds and the sockets live in the hydrated page
 //! (`crate::client::identify`). Both pages show every round as it happens — x, e, y, the check
 //! and the soundness so far — and return to their start when the run ends, keeping the last
-//! run on screen.
+//! run on screen. A Peggy whose Victor leaves before his verdict keeps waiting for another one.
 
 use crate::api::PeggySummary;
 use leptos::prelude::*;
@@ -144,7 +144,13 @@ pub fn PeggyPage() -> impl IntoView {
                 let on = move |update: Update<PeggyEvent>| match update {
                     Update::Paired(_) => {
                         phase.set(PeggyPhase::Running);
+                        rows.set(Vec::new());
+                        verdict.set(None);
                         status.set("A Victor picked you; waiting for his first message…".into());
+                    }
+                    Update::Event(PeggyEvent::Unpaired { message }) => {
+                        phase.set(PeggyPhase::Waiting);
+                        status.set(format!("{message} — waiting for another Victor…"));
                     }
                     Update::Event(PeggyEvent::Started { rounds }) => {
                         status.set(format!("Victor asks for {rounds} rounds"));

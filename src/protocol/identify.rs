@@ -5,8 +5,9 @@
 //! - [`PeggyRun`] — the prover's side: answers `start`, `challenge`, `result` and `verdict`.
 //! - [`VictorRun`] — the verifier's side on [`VictorRun::new`]'s `start`: takes commitments,
 //!   issues challenges (random or chosen bit by bit), checks responses, sends the verdict.
-//! - [`Referee`] — the server's view: the order of the messages and the shape and range of every
-//!   value, so a forged or out-of-order message ends the run for both sides with one clear error.
+//! - [`Referee`] — the server's view of one pairing: the order of the messages and the shape and
+//!   range of every value, so a forged or out-of-order message ends the run with one clear error;
+//!   and whose turn it is, so a stalled run blames the right party.
 //!
 //! One run, t rounds (i = 1 … t):
 //!
@@ -20,6 +21,9 @@
 //! Peggy  → Victor  ack
 //! ```
 //!
+//! When Victor's seat ends before the verdict the server tells Peggy `unpaired`; her
+//! [`PeggyRun`] then starts afresh for the next Victor, who gets a new referee.
+//!
 //! Numbers are the FFS core's canonical lowercase hex ([`ffs::wire`]). Every function here is
 //! pure: the state machines take an RNG from the caller and return the messages to send.
 
@@ -29,6 +33,10 @@ use super::ffs::{
 };
 use core::fmt;
 use serde::{Deserialize, Serialize};
+
+mod referee;
+
+pub use referee::{Progress, Referee};
 
 /// Largest message a client may send (the largest honest one, a 4096-bit y, is about 1.1 KB).
 pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
@@ -74,6 +82,9 @@ pub enum Message {
     },
     /// Server → client: the run ended because of `message`; the socket closes next.
     Error { code: String, message: String },
+    /// Server → Peggy: her Victor's seat ended before the verdict because of `message`. She stays
+    /// registered and connected, and waits for the next Victor (a new `paired`).
+    Unpaired { message: String },
     /// Victor → Peggy: run `rounds` rounds.
     Start { rounds: u32 },
     /// Peggy → Victor: round `round`'s commitment x.
@@ -100,6 +111,7 @@ impl Message {
         match self {
             Self::Paired { .. } => "paired",
             Self::Error { .. } => "error",
+            Self::Unpaired { .. } => "unpaired",
             Self::Start { .. } => "start",
             Self::Commit { .. } => "commit",
             Self::Challenge { .. } => "challenge",
@@ -231,166 +243,6 @@ fn unexpected(from: Party, message: &Message, expected: &str) -> ProtocolError {
     ))
 }
 
-// ------------------------------------------------------------------ the server's referee
-
-/// Where a run stands, as the server sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    Start,
-    Commit,
-    Challenge,
-    Response,
-    Result,
-    Verdict,
-    Ack,
-    Done,
-}
-
-/// What the server does with a message the referee let through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Progress {
-    /// Forward it; the run goes on.
-    Continue,
-    /// Forward it; the run is over (Peggy acknowledged the verdict).
-    Finished,
-}
-
-/// The server's check of a run in progress: every client message must be the one the run
-/// expects next, from the party that sends it, with values of the right shape and range. It does
-/// not verify the mathematics (Victor does); it keeps either side from confusing the other.
-#[derive(Clone, Debug)]
-pub struct Referee {
-    n: BlumModulus,
-    k: usize,
-    stage: Stage,
-    round: u32,
-    rounds: u32,
-    passed: u32,
-    /// Every x of the run, canonical hex (so equal numbers are equal strings).
-    seen: Vec<String>,
-}
-
-impl Referee {
-    /// A referee for a run against `public`.
-    pub fn new(public: &PublicKey) -> Self {
-        Self {
-            n: public.modulus().clone(),
-            k: public.k(),
-            stage: Stage::Start,
-            round: 0,
-            rounds: 0,
-            passed: 0,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Checks one message `from` a party; `Err` ends the run.
-    pub fn check(&mut self, from: Party, text: &str) -> Result<Progress, ProtocolError> {
-        let message = Message::parse(text, MAX_CLIENT_MESSAGE_BYTES)?;
-        self.check_message(from, &message)
-    }
-
-    /// Checks one parsed message `from` a party; `Err` ends the run.
-    pub fn check_message(
-        &mut self,
-        from: Party,
-        message: &Message,
-    ) -> Result<Progress, ProtocolError> {
-        use Party::{Peggy, Victor};
-        let round = self.round;
-        match (self.stage, from, message) {
-            (_, _, Message::Paired { .. } | Message::Error { .. }) => {
-                return Err(ProtocolError::new(format!(
-                    "{from} sent \"{}\", which only the server sends",
-                    message.kind()
-                )));
-            }
-            (Stage::Start, Victor, Message::Start { rounds }) => {
-                check_rounds(*rounds)?;
-                self.rounds = *rounds;
-                self.round = 1;
-                self.stage = Stage::Commit;
-            }
-            (Stage::Commit, Peggy, Message::Commit { round: r, x }) => {
-                check_round("a commitment", *r, round)?;
-                number_in_range(x, &self.n).map_err(|e| ProtocolError::value("x", round, e))?;
-                if self.seen.iter().any(|seen| seen == x) {
-                    return Err(ProtocolError::new(format!(
-                        "x of round {round} repeats an earlier commitment of this run"
-                    )));
-                }
-                self.seen.push(x.clone());
-                self.stage = Stage::Challenge;
-            }
-            (Stage::Challenge, Victor, Message::Challenge { round: r, e }) => {
-                check_round("a challenge", *r, round)?;
-                challenge_of(e, self.k, round)?;
-                self.stage = Stage::Response;
-            }
-            (Stage::Response, Peggy, Message::Response { round: r, y }) => {
-                check_round("a response", *r, round)?;
-                number_in_range(y, &self.n).map_err(|e| ProtocolError::value("y", round, e))?;
-                self.stage = Stage::Result;
-            }
-            (Stage::Result, Victor, Message::Result { round: r, passed }) => {
-                check_round("a result", *r, round)?;
-                if *passed {
-                    self.passed += 1;
-                }
-                if *passed && round < self.rounds {
-                    self.round += 1;
-                    self.stage = Stage::Commit;
-                } else {
-                    self.stage = Stage::Verdict;
-                }
-            }
-            (
-                Stage::Verdict,
-                Victor,
-                Message::Verdict {
-                    accepted,
-                    rounds_passed,
-                    rounds,
-                },
-            ) => {
-                let honest = *accepted == (self.passed == self.rounds)
-                    && *rounds_passed == self.passed
-                    && *rounds == self.rounds;
-                if !honest {
-                    return Err(ProtocolError::new(format!(
-                        "the verdict does not match the run: {} of {} rounds passed",
-                        self.passed, self.rounds
-                    )));
-                }
-                self.stage = Stage::Ack;
-            }
-            (Stage::Ack, Peggy, Message::Ack) => {
-                self.stage = Stage::Done;
-                return Ok(Progress::Finished);
-            }
-            (stage, from, message) => {
-                let expected = match stage {
-                    Stage::Start => "Victor's start".to_owned(),
-                    Stage::Commit => format!("Peggy's commitment for round {round}"),
-                    Stage::Challenge => format!("Victor's challenge for round {round}"),
-                    Stage::Response => format!("Peggy's response for round {round}"),
-                    Stage::Result => format!("Victor's result for round {round}"),
-                    Stage::Verdict => "Victor's verdict".to_owned(),
-                    Stage::Ack => "Peggy's acknowledgement".to_owned(),
-                    Stage::Done => "nothing more".to_owned(),
-                };
-                return Err(unexpected(from, message, &expected));
-            }
-        }
-        Ok(Progress::Continue)
-    }
-
-    /// Whether the run is over.
-    pub fn is_done(&self) -> bool {
-        self.stage == Stage::Done
-    }
-}
-
 // ------------------------------------------------------------------ Peggy
 
 /// Something Peggy's page shows.
@@ -410,6 +262,9 @@ pub enum PeggyEvent {
         rounds_passed: u32,
         rounds: u32,
     },
+    /// Victor's seat ended before the verdict (`message` says why); she waits for another Victor
+    /// and the next run starts afresh.
+    Unpaired { message: String },
 }
 
 /// The prover's side of one run. Her secrets stay in the [`Prover`]; each round's r lives in a
@@ -468,7 +323,8 @@ impl PeggyRun {
         )
     }
 
-    /// Handles one message from Victor (or the server).
+    /// Handles one message from Victor (or the server). `unpaired` forgets the run so far: the
+    /// next Victor's `start` begins a new one.
     pub fn handle<R: CryptoRng + ?Sized>(
         &mut self,
         rng: &mut R,
@@ -478,6 +334,13 @@ impl PeggyRun {
         match message {
             Message::Paired { .. } => Ok(Step::default()),
             Message::Error { message, .. } => Err(ProtocolError::new(message)),
+            Message::Unpaired { message } => {
+                self.rounds = 0;
+                self.round = 0;
+                self.pending = None;
+                self.finished = false;
+                Ok(Step::new(vec![PeggyEvent::Unpaired { message }], vec![]))
+            }
             Message::Start { rounds } if self.round == 0 && !self.finished => {
                 check_rounds(rounds)?;
                 self.rounds = rounds;
@@ -631,6 +494,9 @@ impl VictorRun {
         match message {
             Message::Paired { .. } => Ok(Step::default()),
             Message::Error { message, .. } => Err(ProtocolError::new(message)),
+            Message::Unpaired { message } => Err(ProtocolError::new(format!(
+                "the server unpaired this run, which it does to Peggys only: {message}"
+            ))),
             Message::Commit { round: r, x }
                 if !self.awaiting_challenge && !self.awaiting_response && !self.finished =>
             {

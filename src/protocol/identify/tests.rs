@@ -478,3 +478,144 @@ fn the_state_machines_refuse_what_does_not_fit() {
     assert!(victor.challenge_with(vec![true; 4]).is_err(), "k = 5");
     assert!(VictorRun::new(key.public_key().clone(), 0).is_err());
 }
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_referee_says_whose_turn_it_is() {
+    let key = key(&mut rng(9), 5);
+    let mut referee = Referee::new(key.public_key());
+    let turns = [
+        (None, Some(Party::Victor), "Victor's start"),
+        (
+            Some((Party::Victor, r#"{"type":"start","rounds":1}"#)),
+            Some(Party::Peggy),
+            "Peggy's commitment for round 1",
+        ),
+        (
+            Some((Party::Peggy, r#"{"type":"commit","round":1,"x":"4"}"#)),
+            Some(Party::Victor),
+            "Victor's challenge for round 1",
+        ),
+        (
+            Some((
+                Party::Victor,
+                r#"{"type":"challenge","round":1,"e":"10101"}"#,
+            )),
+            Some(Party::Peggy),
+            "Peggy's response for round 1",
+        ),
+        (
+            Some((Party::Peggy, r#"{"type":"response","round":1,"y":"5"}"#)),
+            Some(Party::Victor),
+            "Victor's result for round 1",
+        ),
+        (
+            Some((
+                Party::Victor,
+                r#"{"type":"result","round":1,"passed":true}"#,
+            )),
+            Some(Party::Victor),
+            "Victor's verdict",
+        ),
+        (
+            Some((
+                Party::Victor,
+                r#"{"type":"verdict","accepted":true,"rounds_passed":1,"rounds":1}"#,
+            )),
+            Some(Party::Peggy),
+            "Peggy's acknowledgement",
+        ),
+        (
+            Some((Party::Peggy, r#"{"type":"ack"}"#)),
+            None,
+            "nothing more",
+        ),
+    ];
+    for (message, turn, expected) in turns {
+        if let Some((from, text)) = message {
+            referee.check(from, text).unwrap();
+        }
+        assert_eq!(referee.expecting(), turn, "after {message:?}");
+        assert_eq!(referee.expected(), expected);
+        assert_eq!(
+            referee.verdict_sent(),
+            matches!(expected, "Peggy's acknowledgement" | "nothing more")
+        );
+    }
+    // A refused message changes nothing: it is still Victor's turn for the same step.
+    let mut referee = referee_in_round_one(key.public_key());
+    assert!(
+        referee
+            .check(Party::Victor, r#"{"type":"challenge","round":1,"e":"1"}"#)
+            .is_err()
+    );
+    assert_eq!(referee.expecting(), Some(Party::Victor));
+    assert_eq!(referee.expected(), "Victor's challenge for round 1");
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn unpaired_is_the_servers_and_peggy_starts_afresh_after_it() {
+    let unpaired = Message::Unpaired {
+        message: "Victor left the run".into(),
+    };
+    assert_eq!(
+        unpaired.to_json(),
+        r#"{"type":"unpaired","message":"Victor left the run"}"#
+    );
+    assert_eq!(unpaired.kind(), "unpaired");
+    let key = key(&mut rng(10), 5);
+    let public = key.public_key();
+    for from in [Party::Peggy, Party::Victor] {
+        let err = Referee::new(public)
+            .check(from, &unpaired.to_json())
+            .unwrap_err();
+        assert!(err.message().contains("only the server sends"), "{err}");
+    }
+    let err = VictorRun::new(public.clone(), 2)
+        .unwrap()
+        .0
+        .handle(unpaired.clone())
+        .unwrap_err();
+    assert!(err.message().contains("Victor left the run"), "{err}");
+
+    // Peggy is mid-round (a commitment out, a challenge answered) when her Victor leaves…
+    let mut r = rng(11);
+    let mut peggy = PeggyRun::new(&key);
+    peggy.handle(&mut r, Message::Start { rounds: 3 }).unwrap();
+    let step = peggy.handle(&mut r, unpaired).unwrap();
+    assert!(step.send.is_empty());
+    assert_eq!(
+        step.events,
+        vec![PeggyEvent::Unpaired {
+            message: "Victor left the run".into()
+        }]
+    );
+    // …and the next Victor's run goes through from its start, checked by a new referee.
+    let t = {
+        let mut referee = Referee::new(public);
+        let (mut victor, start) = VictorRun::new(public.clone(), 2).unwrap();
+        let mut to_peggy =
+            std::collections::VecDeque::from([relay(&mut referee, Party::Victor, &start)]);
+        while let Some(message) = to_peggy.pop_front() {
+            for m in peggy.handle(&mut r, message).unwrap().send {
+                let got = relay(&mut referee, Party::Peggy, &m);
+                to_peggy.extend(
+                    victor
+                        .handle(got)
+                        .unwrap()
+                        .send
+                        .iter()
+                        .map(|m| relay(&mut referee, Party::Victor, m)),
+                );
+                if victor.awaiting_challenge() {
+                    let (_, m) = victor.challenge(&mut r).unwrap();
+                    to_peggy.push_back(relay(&mut referee, Party::Victor, &m));
+                }
+            }
+        }
+        (victor.verdict().unwrap(), referee.is_done())
+    };
+    assert!(t.0.accepted && t.1, "{t:?}");
+    assert!(peggy.is_finished());
+}
