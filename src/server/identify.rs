@@ -32,7 +32,12 @@ use std::time::Duration;
 
 /// Takes a fresh modulus from the pool.
 pub async fn draw_modulus(state: &AppState) -> Result<DrawnModulus, ApiError> {
-    let drawn = state.blum_pool.draw().await?;
+    let drawn = state.blum_pool.draw().await?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            "no modulus is ready; try again in a few seconds",
+        )
+    })?;
     tracing::info!(modulus_id = drawn.id, "identify: modulus drawn");
     Ok(DrawnModulus {
         modulus_id: drawn.id,

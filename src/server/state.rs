@@ -53,6 +53,7 @@ impl AppState {
             store.clone(),
             config.blum.modulus_bits,
             config.blum.pool_size,
+            config.blum.on_demand_generators,
         );
         let limits = Limits {
             ttl: Duration::from_secs(config.relay.channel_ttl_secs),
