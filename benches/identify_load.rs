@@ -246,7 +246,8 @@ async fn server_fn<T: DeserializeOwned>(
     cli::call_server_fn(http, base, name, args).await
 }
 
-/// Draws a modulus, makes a key with k secrets and registers it: Peggy's id and key.
+/// Draws a modulus, makes a key with k secrets and registers it: the query that opens Peggy's
+/// socket (`peggy_id=…&secret=…`) and her key.
 async fn register(
     http: &reqwest::Client,
     base: &str,
@@ -270,7 +271,18 @@ async fn register(
         ],
     )
     .await?;
-    Ok((registered.peggy_id, key))
+    let seat = format!(
+        "peggy_id={}&secret={}",
+        registered.peggy_id, registered.peggy_secret
+    );
+    Ok((seat, key))
+}
+
+/// The `peggy_id` of a seat query from [`register`].
+fn peggy_id_of(seat: &str) -> &str {
+    seat.strip_prefix("peggy_id=")
+        .and_then(|rest| rest.split('&').next())
+        .unwrap_or_default()
 }
 
 /// Connects Victor to Peggy `peggy_id` on zkrelay from `bind`: his socket and, from the server's
@@ -775,14 +787,10 @@ async fn relayed_run(
     let victor_ip = address(0, 4);
     let (peggy_ws, mut victor_ws, key, public) = match via {
         Via::Zkrelay => {
-            let (id, key) = register(http, base, "bench-relay", k).await?;
-            let peggy_ws = connect(
-                server,
-                peggy_ip,
-                &format!("/ws/identify/peggy?peggy_id={id}"),
-            )
-            .await?;
-            let (victor_ws, public) = victor_paired(server, victor_ip, &id).await?;
+            let (seat, key) = register(http, base, "bench-relay", k).await?;
+            let peggy_ws = connect(server, peggy_ip, &format!("/ws/identify/peggy?{seat}")).await?;
+            let id = peggy_id_of(&seat);
+            let (victor_ws, public) = victor_paired(server, victor_ip, id).await?;
             (peggy_ws, victor_ws, key, public)
         }
         Via::Forwarder => {
@@ -1306,13 +1314,9 @@ async fn idle(options: &Options) -> Result<()> {
         holders.push(tokio::spawn(async move {
             let opened = async {
                 let _permit = gate.acquire_owned().await.map_err(|e| e.to_string())?;
-                let (id, key) = register(&http, &base, &format!("idle-{i}"), k).await?;
-                let ws = connect(
-                    server,
-                    address(3, i),
-                    &format!("/ws/identify/peggy?peggy_id={id}"),
-                )
-                .await?;
+                let (seat, key) = register(&http, &base, &format!("idle-{i}"), k).await?;
+                let ws =
+                    connect(server, address(3, i), &format!("/ws/identify/peggy?{seat}")).await?;
                 Ok::<_, String>((ws, key))
             }
             .await;

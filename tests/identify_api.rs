@@ -1,6 +1,6 @@
 //! Identify's server functions against a real server: drawing moduli, registering Peggys with keys
-//! built by the pure FFS core, listing them, refusing every bad registration without writing, and
-//! the start-up sweep.
+//! built by the pure FFS core (and handing each her seat secret, of which only a digest is kept),
+//! listing them, refusing every bad registration without writing, and the start-up sweep.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
@@ -17,6 +17,9 @@ async fn start(db_dir: Option<&std::path::Path>) -> TestServer {
     TestServer::start(move |c| {
         c.blum.modulus_bits = BITS;
         c.blum.pool_size = 2;
+        // These tests make many calls from one address; the limits have tests of their own.
+        c.identify.draws_per_ip_per_minute = 1000;
+        c.identify.registrations_per_ip_per_minute = 1000;
         if let Some(url) = url {
             c.database.url = url;
         }
@@ -112,10 +115,39 @@ async fn draw_register_list_and_the_restart_sweep() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let peggy_id = body["peggy_id"].as_str().unwrap().to_owned();
     assert_eq!(peggy_id.len(), 32);
+    // Her seat secret: 64 lowercase hex digits, for her alone.
+    let secret = body["peggy_secret"].as_str().unwrap().to_owned();
+    assert_eq!(secret.len(), 64);
+    assert!(
+        secret
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    );
     assert_eq!(
         body,
-        json!({ "peggy_id": peggy_id, "name": "Peggy Q.", "bits": BITS, "k": 20 })
+        json!({
+            "peggy_id": peggy_id, "peggy_secret": secret, "name": "Peggy Q.", "bits": BITS, "k": 20
+        })
     );
+    // The server keeps the SHA-256 of its 32 bytes, and the secret itself nowhere.
+    let bytes: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&secret[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let stored = server.state.store.peggy_secret_sha256(&peggy_id).await;
+    assert_eq!(
+        stored.unwrap().unwrap(),
+        <sha2::Sha256 as sha2::Digest>::digest(&bytes).to_vec()
+    );
+    let file = std::fs::read(db.path().join("identify.db")).unwrap();
+    let wal = std::fs::read(db.path().join("identify.db-wal")).unwrap_or_default();
+    for haystack in [&file, &wal] {
+        for needle in [secret.as_bytes(), &bytes[..]] {
+            assert!(
+                !haystack.windows(needle.len()).any(|w| w == needle),
+                "the secret is in the database files"
+            );
+        }
+    }
 
     // Anyone sees her in the list; the server kept her key (in its canonical wire form).
     let victor = client_from(3);

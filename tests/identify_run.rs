@@ -57,11 +57,19 @@ async fn server_fn(http: &Client, server: &TestServer, name: &str, args: &[(&str
     res.json().await.unwrap()
 }
 
-/// A registered Peggy: her id, modulus id and secret key (k = 20).
+/// A registered Peggy: her id, her seat secret, modulus id and secret key (k = 20).
 struct Registered {
     id: String,
+    secret: String,
     modulus_id: i64,
     key: SecretKey,
+}
+
+impl Registered {
+    /// Her socket's query: `peggy_id=…&secret=…`.
+    fn seat(&self) -> String {
+        format!("peggy_id={}&secret={}", self.id, self.secret)
+    }
 }
 
 async fn register(server: &TestServer, name: &str) -> Registered {
@@ -87,6 +95,7 @@ async fn register(server: &TestServer, name: &str) -> Registered {
     .await;
     Registered {
         id: body["peggy_id"].as_str().unwrap().to_owned(),
+        secret: body["peggy_secret"].as_str().unwrap().to_owned(),
         modulus_id,
         key,
     }
@@ -102,16 +111,13 @@ async fn listed(server: &TestServer) -> Vec<Value> {
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens `/ws/identify/{role}?peggy_id=…` from 127.0.0.<last>.
-async fn socket(server: &TestServer, last: u8, role: &str, peggy_id: &str) -> Ws {
+/// Opens `/ws/identify/{role}?{query}` from 127.0.0.<last>.
+async fn socket(server: &TestServer, last: u8, role: &str, query: &str) -> Ws {
     let tcp = TcpSocket::new_v4().unwrap();
     tcp.bind((IpAddr::from([127, 0, 0, last]), 0).into())
         .unwrap();
     let stream = tcp.connect(server.addr).await.unwrap();
-    let url = format!(
-        "ws://{}/ws/identify/{role}?peggy_id={peggy_id}",
-        server.addr
-    );
+    let url = format!("ws://{}/ws/identify/{role}?{query}", server.addr);
     let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
         .await
         .unwrap();
@@ -204,9 +210,9 @@ async fn waiting(server: &TestServer, peggy: &Registered) {
 /// A Peggy (from .2) and a Victor (from .3) paired on raw sockets; both `paired` messages read.
 async fn paired(server: &TestServer) -> (Registered, Ws, Ws) {
     let peggy = register(server, "Peggy").await;
-    let mut p = socket(server, 2, "peggy", &peggy.id).await;
+    let mut p = socket(server, 2, "peggy", &peggy.seat()).await;
     waiting(server, &peggy).await;
-    let mut v = socket(server, 3, "victor", &peggy.id).await;
+    let mut v = socket(server, 3, "victor", &format!("peggy_id={}", peggy.id)).await;
     assert!(matches!(
         next_wire(&mut v).await,
         Wire::Paired {
@@ -304,15 +310,15 @@ async fn pairing_refuses_bad_ids_a_third_connection_and_a_third_ip() {
         ("victor", peggy.id.as_str(), "not_found", "not connected"),
         ("peggy", zeros.as_str(), "not_found", "no Peggy"),
     ] {
-        let mut ws = socket(&server, 3, role, id).await;
+        let mut ws = socket(&server, 3, role, &format!("peggy_id={id}")).await;
         ends_with(&mut ws, code, 1008, says).await;
     }
 
-    let mut p = socket(&server, 2, "peggy", &peggy.id).await;
+    let mut p = socket(&server, 2, "peggy", &peggy.seat()).await;
     waiting(&server, &peggy).await;
-    let mut again = socket(&server, 2, "peggy", &peggy.id).await;
+    let mut again = socket(&server, 2, "peggy", &peggy.seat()).await;
     ends_with(&mut again, "conflict", 1008, "already connected").await;
-    let mut v = socket(&server, 3, "victor", &peggy.id).await;
+    let mut v = socket(&server, 3, "victor", &format!("peggy_id={}", peggy.id)).await;
     let public_key = match next_wire(&mut v).await {
         Wire::Paired {
             peggy: Some(card),
@@ -327,14 +333,24 @@ async fn pairing_refuses_bad_ids_a_third_connection_and_a_third_ip() {
     assert!(matches!(next_wire(&mut p).await, Wire::Paired { .. }));
     assert_eq!(listed(&server).await[0]["busy"], true);
 
-    // A third IP, as either role, and a third connection from a seated IP: refused.
-    for (last, role, code, says) in [
-        (4, "victor", "conflict", "busy"),
-        (4, "peggy", "conflict", "already connected"),
-        (3, "victor", "conflict", "busy"),
-        (2, "peggy", "conflict", "already connected"),
+    // A third IP, as either role, and a third connection from a seated IP: refused. Without her
+    // secret a Peggy socket is refused as if she did not exist; with it, she is already there.
+    let victor_query = format!("peggy_id={}", peggy.id);
+    let seat = peggy.seat();
+    for (last, role, query, code, says) in [
+        (4, "victor", &victor_query, "conflict", "busy"),
+        (
+            4,
+            "peggy",
+            &victor_query,
+            "not_found",
+            "no Peggy is registered",
+        ),
+        (4, "peggy", &seat, "conflict", "already connected"),
+        (3, "victor", &victor_query, "conflict", "busy"),
+        (2, "peggy", &seat, "conflict", "already connected"),
     ] {
-        let mut ws = socket(&server, last, role, &peggy.id).await;
+        let mut ws = socket(&server, last, role, query).await;
         ends_with(&mut ws, code, 1008, says).await;
     }
 
@@ -537,7 +553,7 @@ async fn a_peggy_leaving_or_going_silent_resets_both_sides() {
 
     // A waiting Peggy who never connects a Victor and goes silent is erased too.
     let lonely = register(&server, "Lonely").await;
-    let _silent = socket(&server, 2, "peggy", &lonely.id).await;
+    let _silent = socket(&server, 2, "peggy", &lonely.seat()).await;
     gone(&server, &lonely).await;
     assert!(listed(&server).await.is_empty());
     server.stop().await.unwrap();

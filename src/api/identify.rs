@@ -1,6 +1,9 @@
 //! Identify: a Peggy draws a Blum modulus, builds her key in the browser and registers the public
 //! half under a name; Victors list the registered Peggys and pick one.
 //!
+//! A registration returns, besides the public `peggy_id`, a `peggy_secret` that only the Peggy
+//! holds: it opens her seat on the run socket.
+//!
 //! The checks here are pure (the browser can run them before sending); the server runs them again
 //! on everything it receives, before it writes anything.
 
@@ -28,14 +31,29 @@ pub struct DrawnModulus {
 }
 
 /// A registration accepted by the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registered {
-    /// 32 hex digits; names this Peggy on the Identify sockets.
+    /// 32 hex digits; names this Peggy on the Identify sockets (public: Victors list it).
     pub peggy_id: String,
+    /// 64 hex digits only this Peggy knows: her run socket opens with it. The server keeps its
+    /// SHA-256 only. Never shown or logged ([`Debug`] leaves it out).
+    pub peggy_secret: String,
     /// The name as stored (trimmed).
     pub name: String,
     pub bits: u32,
     pub k: u32,
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered")
+            .field("peggy_id", &self.peggy_id)
+            .field("peggy_secret", &"(not shown)")
+            .field("name", &self.name)
+            .field("bits", &self.bits)
+            .field("k", &self.k)
+            .finish()
+    }
 }
 
 /// A registered Peggy as Victors see her in the list.

@@ -3,6 +3,9 @@
 //! They drive the same pure state machines as the browser pages
 //! ([`crate::protocol::identify`]) over the server functions and the run's WebSocket. They are
 //! library functions so tests and benchmarks run them in-process against a real server.
+//!
+//! Peggy's seat secret (from `register_peggy`) goes only into her socket's URL: it is never
+//! printed or logged.
 
 use super::transfer::{Api, Endpoint};
 use crate::{
@@ -209,7 +212,10 @@ pub async fn peggy(
     .await?;
     let mut ws = connect(
         endpoint,
-        &format!("/ws/identify/peggy?peggy_id={}", registered.peggy_id),
+        &format!(
+            "/ws/identify/peggy?peggy_id={}&secret={}",
+            registered.peggy_id, registered.peggy_secret
+        ),
     )
     .await?;
     report(Seen::Waiting {

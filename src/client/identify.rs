@@ -1,6 +1,8 @@
 //! Identify in the browser: Peggy's and Victor's run sockets, driving the same pure state
 //! machines as the CLI ([`crate::protocol::identify`]). The pages turn [`Update`]s into what
 //! people see.
+//!
+//! Peggy's seat secret stays in this page: it goes only into her socket's URL.
 
 use super::{Link, Socket, SocketEvent};
 use crate::{
@@ -112,7 +114,10 @@ pub fn peggy(
     let mut run = PeggyRun::new(&keys.key);
     let mut rng = os_rng();
     let ending = Ending::new();
-    let path = format!("/ws/identify/peggy?peggy_id={}", keys.registered.peggy_id);
+    let path = format!(
+        "/ws/identify/peggy?peggy_id={}&secret={}",
+        keys.registered.peggy_id, keys.registered.peggy_secret
+    );
     Socket::connect(&path, move |link, event| match event {
         SocketEvent::Text(text) => {
             let message = match Message::parse(&text, MAX_MESSAGE) {

@@ -5,18 +5,17 @@
 //! public half. Registration checks everything — the name, the key (through the FFS core), that the
 //! key's n is the modulus issued under that id and that no other Peggy holds it — before the one
 //! insert, which repeats the modulus conditions atomically so concurrent registrations cannot both
-//! win.
+//! win. It answers with her public id and her seat secret ([`secret`]; only its digest is kept).
+//! An empty pool generates on demand only as far as `[blum] on_demand_generators` allows.
 //!
-//! Then Peggy connects `/ws/identify/peggy?peggy_id=…` and waits; a Victor connects
-//! `/ws/identify/victor?peggy_id=…`. The run is a channel of the shared two-seat core keyed by the
-//! Peggy's id (Peggy seat A, Victor seat B); a second Victor is refused as busy. The server sends
-//! each side `{"type":"paired",…}` (Victor also gets Peggy's registered public key), then forwards
-//! every text message unchanged to the other side. When either socket closes, or the run expires,
+//! Then Peggy connects `/ws/identify/peggy?peggy_id=…&secret=…` and waits; Victors connect
+//! `/ws/identify/victor?peggy_id=…` ([`run`]). When either socket closes, or the run expires,
 //! both sockets close and the Peggy's rows (and her modulus) are deleted. Peggys that never
-//! connect, and moduli drawn but never registered, are swept after the channel TTL; everything of
-//! a previous run goes at start-up ([`sweep_at_start`]).
+//! connect, and moduli drawn but never registered, are swept after the channel
+//! TTL; everything of a previous run goes at start-up ([`sweep_at_start`]).
 
 mod run;
+mod secret;
 
 pub use run::{IdentifyChannels, IdentifyRun, routes};
 
@@ -75,6 +74,7 @@ pub async fn register_peggy(
         return Err(already_registered());
     }
     let k = u32::try_from(checked.key.k()).map_err(|_| ApiError::internal())?;
+    let (peggy_secret, secret_sha256) = secret::generate();
     let inserted = store
         .insert_peggy(&NewPeggy {
             name: &name,
@@ -82,6 +82,7 @@ pub async fn register_peggy(
             n_hex: &checked.n_hex,
             k,
             public_key: &checked.json,
+            secret_sha256: &secret_sha256,
         })
         .await?;
     match inserted {
@@ -89,6 +90,7 @@ pub async fn register_peggy(
             tracing::info!(%peggy_id, modulus_id, k, "identify: Peggy registered");
             Ok(Registered {
                 peggy_id,
+                peggy_secret,
                 name,
                 bits: modulus.bits,
                 k,

@@ -60,6 +60,8 @@ pub struct NewPeggy<'a> {
     pub k: u32,
     /// The key's canonical wire JSON.
     pub public_key: &'a str,
+    /// SHA-256 of her seat secret (the secret itself is never stored).
+    pub secret_sha256: &'a [u8; 32],
 }
 
 /// What [`Store::insert_peggy`] did.
@@ -247,8 +249,9 @@ impl Store {
     pub async fn insert_peggy(&self, new: &NewPeggy<'_>) -> Result<InsertPeggy, StoreError> {
         let id = random_id();
         let inserted = sqlx::query(
-            "INSERT INTO peggys (id, name, modulus_id, k, public_key, created_at, status) \
-             SELECT ?, ?, m.id, ?, ?, ?, 'waiting' FROM blum_moduli m \
+            "INSERT INTO peggys \
+                 (id, name, modulus_id, k, public_key, created_at, status, secret_sha256) \
+             SELECT ?, ?, m.id, ?, ?, ?, 'waiting', ? FROM blum_moduli m \
              WHERE m.id = ? AND m.n = ? AND m.issued_at IS NOT NULL",
         )
         .bind(&id)
@@ -256,6 +259,7 @@ impl Store {
         .bind(new.k)
         .bind(new.public_key)
         .bind(unix_now())
+        .bind(&new.secret_sha256[..])
         .bind(new.modulus_id)
         .bind(new.n_hex)
         .execute(&self.pool)
@@ -299,6 +303,16 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(PeggyRecord::from))
+    }
+
+    /// The SHA-256 of a Peggy's seat secret, if she is registered.
+    pub async fn peggy_secret_sha256(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT secret_sha256 FROM peggys WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Marks a Peggy busy (`true`, only if she is waiting) or waiting again (`false`). Returns
@@ -442,6 +456,81 @@ mod tests {
         assert!(next > top, "id {next} reused (erased: {top})");
     }
 
+    #[tokio::test]
+    async fn migration_0004_keeps_the_pool_and_registrations_carry_a_secret_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/old.db", dir.path().display());
+        // The database as migrations 0001–0003 left it: a pool modulus, and a Peggy (without a
+        // secret) on an issued one.
+        let old = tempfile::tempdir().unwrap();
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for name in [
+            "0001_blum_pool.sql",
+            "0002_identify.sql",
+            "0003_moduli_ids_never_reused.sql",
+        ] {
+            std::fs::copy(from.join(name), old.path().join(name)).unwrap();
+        }
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::migrate::Migrator::new(old.path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO blum_moduli (n, bits, created_at) VALUES ('a1', 8, 0); \
+             INSERT INTO blum_moduli (n, bits, created_at, issued_at) VALUES ('b3', 8, 0, 1); \
+             INSERT INTO peggys (id, name, modulus_id, k, public_key, created_at) \
+                 SELECT 'old', 'Old', id, 1, '{}', 0 FROM blum_moduli WHERE n = 'b3'",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(store.ready_moduli(8).await.unwrap(), 1, "the pool survived");
+        assert!(
+            store.peggys().await.unwrap().is_empty(),
+            "no secretless Peggy"
+        );
+        // A new registration stores the digest, and nothing else of the secret.
+        let m = store.issue_new_modulus("873b9", 20).await.unwrap();
+        let digest = [0xab; 32];
+        let InsertPeggy::Inserted(id) = store
+            .insert_peggy(&NewPeggy {
+                secret_sha256: &digest,
+                ..new_peggy("Peggy", &m)
+            })
+            .await
+            .unwrap()
+        else {
+            panic!("not inserted");
+        };
+        assert_eq!(
+            store.peggy_secret_sha256(&id).await.unwrap(),
+            Some(digest.to_vec())
+        );
+        assert_eq!(store.peggy_secret_sha256("nobody").await.unwrap(), None);
+        // The column refuses anything that is not a 32-byte digest.
+        let free = store.issue_new_modulus("8c8b7", 20).await.unwrap();
+        let short = sqlx::query(
+            "INSERT INTO peggys (id, name, modulus_id, k, public_key, created_at, secret_sha256) \
+             VALUES ('x', 'X', ?, 1, '{}', 0, x'00')",
+        )
+        .bind(free.id)
+        .execute(&store.pool)
+        .await;
+        assert!(short.is_err(), "a 1-byte digest was stored");
+    }
+
     async fn temp_store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/test.db", dir.path().display());
@@ -456,6 +545,7 @@ mod tests {
             n_hex: &m.n_hex,
             k: 1,
             public_key: "{}",
+            secret_sha256: &[7; 32],
         }
     }
 

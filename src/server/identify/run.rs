@@ -3,7 +3,7 @@
 //! [`Referee`] checks each one.
 //!
 //! A run is a channel of the shared two-seat core named by the Peggy's id (Peggy seat A, Victor
-//! seat B), so it has at most two client IPs, either side may end it and it expires after
+//! seat B; only Peggy's seat secret opens seat A), so it has at most two client IPs, either side may end it and it expires after
 //! `[identify] run_ttl_secs`. The server pings each socket; one silent for
 //! `[identify] idle_timeout_secs` is dropped. However a run ends — Peggy's `ack` of the verdict,
 //! a message the referee refuses, a socket closing or going silent, the expiry — both sockets get
@@ -88,10 +88,23 @@ struct RunQuery {
     peggy_id: String,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeggyQuery {
+    peggy_id: String,
+    /// Missing is refused like a wrong one.
+    #[serde(default)]
+    secret: Option<String>,
+}
+
 fn peggy_id_of(query: Result<Query<RunQuery>, QueryRejection>) -> Result<String, ApiError> {
     let id = query
         .map(|Query(q)| q.peggy_id)
         .map_err(|e| ApiError::bad_request(format!("expected ?peggy_id=…: {}", e.body_text())))?;
+    check_peggy_id(id)
+}
+
+fn check_peggy_id(id: String) -> Result<String, ApiError> {
     let ok = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if ok {
         Ok(id)
@@ -106,9 +119,19 @@ async fn peggy_upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    query: Result<Query<RunQuery>, QueryRejection>,
+    query: Result<Query<PeggyQuery>, QueryRejection>,
 ) -> Response {
-    upgrade(ws, state, addr, peggy_id_of(query), Side::A)
+    let (peggy_id, secret) = match query {
+        Ok(Query(q)) => (check_peggy_id(q.peggy_id), q.secret),
+        Err(e) => (
+            Err(ApiError::bad_request(format!(
+                "expected ?peggy_id=…&secret=…: {}",
+                e.body_text()
+            ))),
+            None,
+        ),
+    };
+    upgrade(ws, state, addr, peggy_id, secret, Side::A)
 }
 
 async fn victor_upgrade(
@@ -117,7 +140,7 @@ async fn victor_upgrade(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     query: Result<Query<RunQuery>, QueryRejection>,
 ) -> Response {
-    upgrade(ws, state, addr, peggy_id_of(query), Side::B)
+    upgrade(ws, state, addr, peggy_id_of(query), None, Side::B)
 }
 
 /// Refusals happen after the upgrade, as an `error` message and a close frame, so browsers (which
@@ -127,6 +150,7 @@ fn upgrade(
     state: AppState,
     addr: SocketAddr,
     peggy_id: Result<String, ApiError>,
+    secret: Option<String>,
     side: Side,
 ) -> Response {
     // A frame a little over the message limit is still read, so the referee can say what is
@@ -138,7 +162,7 @@ fn upgrade(
         .write_buffer_size(4096)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| serve(state, socket, addr.ip(), peggy_id, side))
+        .on_upgrade(move |socket| serve(state, socket, addr.ip(), peggy_id, secret, side))
 }
 
 /// A seat held in a run.
@@ -170,11 +194,12 @@ async fn serve(
     mut socket: WebSocket,
     ip: IpAddr,
     peggy_id: Result<String, ApiError>,
+    secret: Option<String>,
     side: Side,
 ) {
     let taken = match peggy_id {
         Ok(id) => match side {
-            Side::A => seat_peggy(&state, ip, id).await,
+            Side::A => seat_peggy(&state, ip, id, secret.as_deref()).await,
             Side::B => seat_victor(&state, ip, id).await,
         },
         Err(err) => Err(err),
@@ -262,13 +287,19 @@ fn peer_outbox(state: &AppState, seat: &Seat) -> Option<mpsc::Sender<Out>> {
         .flatten()
 }
 
-/// Seats a registered Peggy (once) in the run named by her id.
+/// Seats a registered Peggy (once), with her secret, in the run named by her id. A missing or
+/// wrong secret is refused exactly like an unknown id, before anything touches her run.
 async fn seat_peggy(
     state: &AppState,
     ip: IpAddr,
     peggy_id: String,
+    given: Option<&str>,
 ) -> Result<(Seat, mpsc::Receiver<Out>), ApiError> {
-    if state.store.peggy(&peggy_id).await?.is_none() {
+    let stored = state.store.peggy_secret_sha256(&peggy_id).await?;
+    if !super::secret::opens(given, stored.as_deref()) {
+        if stored.is_some() {
+            tracing::info!(%peggy_id, "identify: Peggy seat refused: missing or wrong secret");
+        }
         return Err(no_such_peggy());
     }
     let opened = state
@@ -522,6 +553,7 @@ async fn close_in_place(socket: &mut WebSocket, code: u16, reason: &str) {
     .await;
 }
 
+/// The refusal for an unknown Peggy — and, word for word, for a Peggy socket without her secret.
 fn no_such_peggy() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no Peggy is registered with this id")
 }
