@@ -1,238 +1,25 @@
 //! Identification runs against a real server: the CLI's Peggy and Victor accept each other; the
-//! pairing refuses a third connection and a third IP; a forged or out-of-order message, a peer
-//! leaving and a peer going silent each end the run on both sides with a clear error and erase
-//! the Peggy.
+//! pairing refuses a third connection and a third IP; a forged or out-of-order message ends the
+//! offender's part with a clear error (a Peggy's ends the run and erases her, a Victor's only
+//! his seat); a Peggy leaving or going silent ends the run on both sides and erases her, while a
+//! Victor leaving or going silent leaves her waiting for the next one.
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod common;
+mod identify_common;
 
-use common::{TestServer, client_from};
-use futures::{SinkExt, StreamExt};
-use reqwest::Client;
-use serde_json::Value;
-use std::{net::IpAddr, time::Duration};
-use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream, client_async,
-    tungstenite::{Message, protocol::CloseFrame},
-};
+use futures::SinkExt;
+use identify_common::*;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
 use zkrelay::{
-    cli::{
-        identify::{self, Outcome, Seen},
-        transfer::Endpoint,
-    },
-    protocol::{
-        ffs::{BlumModulus, SecretKey, wire},
-        identify::{Message as Wire, PeggyRun, VictorRun},
-    },
-    rng::os_rng,
+    cli::identify::{self, Outcome, Seen},
+    protocol::identify::{Message as Wire, PeggyRun},
 };
-
-const BITS: u32 = 1024;
-
-async fn start(idle_secs: u64) -> TestServer {
-    TestServer::start(move |c| {
-        c.blum.modulus_bits = BITS;
-        c.blum.pool_size = 2;
-        c.identify.idle_timeout_secs = idle_secs;
-    })
-    .await
-}
-
-fn endpoint(server: &TestServer, last: u8) -> Endpoint {
-    Endpoint {
-        server: format!("http://{}", server.addr),
-        bind: Some(IpAddr::from([127, 0, 0, last])),
-    }
-}
-
-async fn server_fn(http: &Client, server: &TestServer, name: &str, args: &[(&str, &str)]) -> Value {
-    let res = http
-        .post(server.url(&format!("/api/{name}")))
-        .form(args)
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{name}: {}", res.status());
-    res.json().await.unwrap()
-}
-
-/// A registered Peggy: her id, her seat secret, modulus id and secret key (k = 20).
-struct Registered {
-    id: String,
-    secret: String,
-    modulus_id: i64,
-    key: SecretKey,
-}
-
-impl Registered {
-    /// Her socket's query: `peggy_id=…&secret=…`.
-    fn seat(&self) -> String {
-        format!("peggy_id={}&secret={}", self.id, self.secret)
-    }
-}
-
-async fn register(server: &TestServer, name: &str) -> Registered {
-    let http = client_from(2);
-    let drawn = server_fn(&http, server, "draw_modulus", &[]).await;
-    let n = wire::decode(drawn["n"].as_str().unwrap(), BITS).unwrap();
-    let modulus = BlumModulus::from_stored(&n).unwrap();
-    let key = SecretKey::generate(&mut os_rng(), &modulus, 20).unwrap();
-    let modulus_id = drawn["modulus_id"].as_i64().unwrap();
-    let body = server_fn(
-        &http,
-        server,
-        "register_peggy",
-        &[
-            ("name", name),
-            ("modulus_id", &modulus_id.to_string()),
-            (
-                "public_key",
-                &serde_json::to_string(key.public_key()).unwrap(),
-            ),
-        ],
-    )
-    .await;
-    Registered {
-        id: body["peggy_id"].as_str().unwrap().to_owned(),
-        secret: body["peggy_secret"].as_str().unwrap().to_owned(),
-        modulus_id,
-        key,
-    }
-}
-
-async fn listed(server: &TestServer) -> Vec<Value> {
-    server_fn(&client_from(3), server, "list_peggys", &[])
-        .await
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Opens `/ws/identify/{role}?{query}` from 127.0.0.<last>.
-async fn socket(server: &TestServer, last: u8, role: &str, query: &str) -> Ws {
-    let tcp = TcpSocket::new_v4().unwrap();
-    tcp.bind((IpAddr::from([127, 0, 0, last]), 0).into())
-        .unwrap();
-    let stream = tcp.connect(server.addr).await.unwrap();
-    let url = format!("ws://{}/ws/identify/{role}?{query}", server.addr);
-    let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
-        .await
-        .unwrap();
-    ws
-}
-
-/// The next text message, skipping pings.
-async fn next_text(ws: &mut Ws) -> String {
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("no message within 10 s");
-        match msg {
-            Some(Ok(Message::Text(text))) => return text.to_string(),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a text message, got {other:?}"),
-        }
-    }
-}
-
-async fn next_wire(ws: &mut Ws) -> Wire {
-    Wire::parse(&next_text(ws).await, usize::MAX).unwrap()
-}
-
-/// The end of a socket: the `error` message before it (if any) and the close frame.
-async fn next_close(ws: &mut Ws) -> (Option<Value>, CloseFrame) {
-    let mut error = None;
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("no close within 10 s");
-        match msg {
-            Some(Ok(Message::Close(Some(frame)))) => return (error, frame),
-            Some(Ok(Message::Text(text))) => {
-                let value: Value = serde_json::from_str(&text).unwrap();
-                assert_eq!(value["type"], "error", "{value}");
-                error = Some(value);
-            }
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    }
-}
-
-/// Asserts the socket ends with an `error` of `code` saying `says`, and a close of `close`.
-async fn ends_with(ws: &mut Ws, code: &str, close: u16, says: &str) {
-    let (error, frame) = next_close(ws).await;
-    let error = error.unwrap_or_else(|| panic!("no error before {frame:?}"));
-    assert_eq!(error["code"], code, "{error}");
-    let message = error["message"].as_str().unwrap();
-    assert!(message.contains(says), "wanted {says:?} in {error}");
-    assert_eq!(u16::from(frame.code), close, "{frame:?}");
-}
-
-async fn send_text(ws: &mut Ws, text: &str) {
-    ws.send(Message::text(text.to_owned())).await.unwrap();
-}
-
-/// Waits until the server has erased the Peggy: her row, her modulus and her run.
-async fn gone(server: &TestServer, peggy: &Registered) {
-    for _ in 0..250 {
-        let store = &server.state.store;
-        if store.peggy(&peggy.id).await.unwrap().is_none() {
-            // Her modulus is deleted (SQLite may reuse its id for a fresh, unissued one).
-            let modulus = store.modulus(peggy.modulus_id).await.unwrap();
-            assert!(
-                modulus.is_none_or(|m| !m.issued),
-                "her modulus is still issued"
-            );
-            // The run goes just before the rows.
-            assert!(server.state.identify.watch(&peggy.id).is_none());
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the Peggy was not erased");
-}
-
-/// Waits until the server has seated the Peggy (her socket's task runs after the handshake).
-async fn waiting(server: &TestServer, peggy: &Registered) {
-    for _ in 0..250 {
-        if server.state.identify.watch(&peggy.id).is_some() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the Peggy was never seated");
-}
-
-/// A Peggy (from .2) and a Victor (from .3) paired on raw sockets; both `paired` messages read.
-async fn paired(server: &TestServer) -> (Registered, Ws, Ws) {
-    let peggy = register(server, "Peggy").await;
-    let mut p = socket(server, 2, "peggy", &peggy.seat()).await;
-    waiting(server, &peggy).await;
-    let mut v = socket(server, 3, "victor", &format!("peggy_id={}", peggy.id)).await;
-    assert!(matches!(
-        next_wire(&mut v).await,
-        Wire::Paired {
-            peggy: Some(_),
-            public_key: Some(_)
-        }
-    ));
-    assert!(matches!(
-        next_wire(&mut p).await,
-        Wire::Paired {
-            peggy: None,
-            public_key: None
-        }
-    ));
-    (peggy, p, v)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_peggy_and_cli_victor_complete_a_run_and_the_peggy_is_erased() {
-    let server = start(60).await;
+    let server = start(60, |_| {}).await;
     let peggy_end = endpoint(&server, 2);
     let victor_end = endpoint(&server, 3);
     let mut peggy_saw = Vec::new();
@@ -301,24 +88,57 @@ async fn cli_peggy_and_cli_victor_complete_a_run_and_the_peggy_is_erased() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pairing_refuses_bad_ids_a_third_connection_and_a_third_ip() {
-    let server = start(60).await;
+    let server = start(60, |_| {}).await;
     let peggy = register(&server, "Peggy").await;
     let zeros = "0".repeat(32);
-    for (role, id, code, says) in [
-        ("victor", "nope", "invalid_value", "32 lowercase hex"),
-        ("victor", zeros.as_str(), "not_found", "no Peggy"),
-        ("victor", peggy.id.as_str(), "not_found", "not connected"),
-        ("peggy", zeros.as_str(), "not_found", "no Peggy"),
+    let seat = peggy.seat();
+    for (role, query, code, says) in [
+        (
+            "victor",
+            "peggy_id=nope".to_owned(),
+            "invalid_value",
+            "32 lowercase hex",
+        ),
+        (
+            "victor",
+            format!("peggy_id={zeros}"),
+            "not_found",
+            "no Peggy",
+        ),
+        (
+            "victor",
+            format!("peggy_id={}", peggy.id),
+            "not_found",
+            "not connected",
+        ),
+        (
+            "peggy",
+            format!("peggy_id={zeros}"),
+            "not_found",
+            "no Peggy",
+        ),
+        (
+            "peggy",
+            format!("peggy_id={zeros}&secret={}", peggy.secret),
+            "not_found",
+            "no Peggy",
+        ),
+        (
+            "peggy",
+            format!("{seat}&extra=1"),
+            "bad_request",
+            "unknown field",
+        ),
     ] {
-        let mut ws = socket(&server, 3, role, &format!("peggy_id={id}")).await;
+        let mut ws = socket(&server, 3, role, &query).await;
         ends_with(&mut ws, code, 1008, says).await;
     }
 
-    let mut p = socket(&server, 2, "peggy", &peggy.seat()).await;
+    let mut p = peggy_socket(&server, 2, &peggy).await;
     waiting(&server, &peggy).await;
-    let mut again = socket(&server, 2, "peggy", &peggy.seat()).await;
+    let mut again = peggy_socket(&server, 2, &peggy).await;
     ends_with(&mut again, "conflict", 1008, "already connected").await;
-    let mut v = socket(&server, 3, "victor", &format!("peggy_id={}", peggy.id)).await;
+    let mut v = victor_socket(&server, 3, &peggy.id).await;
     let public_key = match next_wire(&mut v).await {
         Wire::Paired {
             peggy: Some(card),
@@ -336,16 +156,10 @@ async fn pairing_refuses_bad_ids_a_third_connection_and_a_third_ip() {
     // A third IP, as either role, and a third connection from a seated IP: refused. Without her
     // secret a Peggy socket is refused as if she did not exist; with it, she is already there.
     let victor_query = format!("peggy_id={}", peggy.id);
-    let seat = peggy.seat();
+    let id_only = format!("peggy_id={}", peggy.id);
     for (last, role, query, code, says) in [
         (4, "victor", &victor_query, "conflict", "busy"),
-        (
-            4,
-            "peggy",
-            &victor_query,
-            "not_found",
-            "no Peggy is registered",
-        ),
+        (4, "peggy", &id_only, "not_found", "no Peggy is registered"),
         (4, "peggy", &seat, "conflict", "already connected"),
         (3, "victor", &victor_query, "conflict", "busy"),
         (2, "peggy", &seat, "conflict", "already connected"),
@@ -355,41 +169,8 @@ async fn pairing_refuses_bad_ids_a_third_connection_and_a_third_ip() {
     }
 
     // The run is unaffected: two real rounds, each message arriving exactly as sent.
-    let mut rng = os_rng();
     let mut prover = PeggyRun::new(&peggy.key);
-    let (mut verifier, start) = VictorRun::new(public_key, 2).unwrap();
-    let mut to_peggy = vec![start];
-    while !to_peggy.is_empty() {
-        let mut to_victor = Vec::new();
-        for m in to_peggy.drain(..) {
-            send_text(&mut v, &m.to_json()).await;
-            let got = next_wire(&mut p).await;
-            assert_eq!(got.to_json(), m.to_json());
-            to_victor.extend(prover.handle(&mut rng, got).unwrap().send);
-        }
-        for m in to_victor {
-            send_text(&mut p, &m.to_json()).await;
-            let got = next_wire(&mut v).await;
-            assert_eq!(got.to_json(), m.to_json());
-            to_peggy.extend(verifier.handle(got).unwrap().send);
-            if verifier.awaiting_challenge() {
-                to_peggy.push(verifier.challenge(&mut rng).unwrap().1);
-            }
-        }
-    }
-    assert!(verifier.verdict().unwrap().accepted);
-    assert!(prover.is_finished());
-    // Peggy acknowledged the verdict: the run finished, both close normally, she is erased.
-    let (error, frame) = next_close(&mut v).await;
-    assert!(error.is_none());
-    assert_eq!(
-        (u16::from(frame.code), frame.reason.as_str()),
-        (1000, "identification finished")
-    );
-    let (error, frame) = next_close(&mut p).await;
-    assert!(error.is_none());
-    assert_eq!(u16::from(frame.code), 1000);
-    gone(&server, &peggy).await;
+    honest_run(&server, &peggy, &mut prover, &mut p, v, public_key, 2).await;
     server.stop().await.unwrap();
 }
 
@@ -404,8 +185,8 @@ enum By {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_forged_or_out_of_order_message_ends_the_run_on_both_sides() {
-    let server = start(60).await;
+async fn a_forged_or_out_of_order_message_ends_the_offenders_part() {
+    let server = start(60, |_| {}).await;
     let zeros = "0".repeat(20);
     let start_msg = r#"{"type":"start","rounds":2}"#.to_owned();
     let commit = r#"{"type":"commit","round":1,"x":"4"}"#.to_owned();
@@ -495,43 +276,53 @@ async fn a_forged_or_out_of_order_message_ends_the_run_on_both_sides() {
             send_text(tx, text).await;
             assert_eq!(&next_text(rx).await, text, "forwarded unchanged");
         }
-        let offender = match by {
+        match by {
             By::Peggy => {
                 p.send(bad).await.unwrap();
-                "Peggy"
+                // Both sides get the same clear error: who broke which rule. She is erased.
+                for ws in [&mut p, &mut v] {
+                    let error = ends_with(ws, "protocol", 1008, why).await;
+                    let message = error["message"].as_str().unwrap();
+                    assert!(message.starts_with("Peggy broke the protocol: "), "{error}");
+                }
+                gone(&server, &peggy).await;
             }
             By::Victor => {
                 v.send(bad).await.unwrap();
-                "Victor"
+                // Victor loses his seat with the error; Peggy hears the same sentence as
+                // `unpaired` and waits for another Victor.
+                let error = ends_with(&mut v, "protocol", 1008, why).await;
+                let message = error["message"].as_str().unwrap();
+                assert!(
+                    message.starts_with("Victor broke the protocol: "),
+                    "{error}"
+                );
+                assert_eq!(unpaired(&mut p, why).await, message);
+                free_again(&server, &peggy.id).await;
+                p.close(None).await.unwrap();
+                gone(&server, &peggy).await;
             }
-        };
-        // Both sides get the same clear error: who broke which rule.
-        for ws in [&mut p, &mut v] {
-            let (error, frame) = next_close(ws).await;
-            let error = error.unwrap();
-            let message = error["message"].as_str().unwrap();
-            assert_eq!(error["code"], "protocol", "{error}");
-            assert!(
-                message.starts_with(&format!("{offender} broke the protocol: ")),
-                "{error}"
-            );
-            assert!(message.contains(why), "wanted {why:?} in {error}");
-            assert_eq!(u16::from(frame.code), 1008, "{frame:?}");
         }
-        gone(&server, &peggy).await;
     }
-    // A frame beyond the WebSocket limit ends the connection itself; Victor is told Peggy left.
+    // A frame beyond the WebSocket limit ends the connection itself: from Peggy, Victor is told
+    // she left and she is erased; from Victor, Peggy is told he left and waits.
     let (peggy, mut p, mut v) = paired(&server).await;
     let _ = p.send(Message::text("x".repeat(200_000))).await;
     ends_with(&mut v, "peer_left", 1001, "Peggy left the run").await;
+    gone(&server, &peggy).await;
+    let (peggy, mut p, mut v) = paired(&server).await;
+    let _ = v.send(Message::text("x".repeat(200_000))).await;
+    unpaired(&mut p, "Victor left the run").await;
+    free_again(&server, &peggy.id).await;
+    drop(p);
     gone(&server, &peggy).await;
     assert!(listed(&server).await.is_empty());
     server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_peggy_leaving_or_going_silent_resets_both_sides() {
-    let server = start(1).await;
+async fn a_peggy_leaving_or_going_silent_ends_the_run_a_victor_only_his_seat() {
+    let server = start(1, |_| {}).await;
     // Peggy closes her page mid-run.
     let (peggy, mut p, mut v) = paired(&server).await;
     send_text(&mut v, r#"{"type":"start","rounds":3}"#).await;
@@ -540,11 +331,26 @@ async fn a_peggy_leaving_or_going_silent_resets_both_sides() {
     ends_with(&mut v, "peer_left", 1001, "Peggy left the run").await;
     gone(&server, &peggy).await;
 
-    // Victor leaves: Peggy is told, and erased.
+    // Victor leaves before the verdict: Peggy is told and waits for another Victor.
     let (peggy, mut p, v) = paired(&server).await;
     drop(v);
-    ends_with(&mut p, "peer_left", 1001, "Victor left the run").await;
-    gone(&server, &peggy).await;
+    let why = unpaired(&mut p, "Victor left the run").await;
+    free_again(&server, &peggy.id).await;
+
+    // Victor goes silent (no pongs: his socket is never read) while Peggy keeps answering: his
+    // seat goes, she waits again, and the next Victor identifies her.
+    let mut prover = PeggyRun::new(&peggy.key);
+    prover
+        .handle(&mut zkrelay::rng::os_rng(), Wire::Unpaired { message: why })
+        .unwrap();
+    let (_silent, _) = pair(&server, &peggy.id, &mut p, 3).await;
+    let why = unpaired(&mut p, "Victor went silent for 1 s").await;
+    prover
+        .handle(&mut zkrelay::rng::os_rng(), Wire::Unpaired { message: why })
+        .unwrap();
+    free_again(&server, &peggy.id).await;
+    let (v, key) = pair(&server, &peggy.id, &mut p, 4).await;
+    honest_run(&server, &peggy, &mut prover, &mut p, v, key, 2).await;
 
     // Peggy goes silent (no pongs: her socket is never read) while Victor keeps answering.
     let (peggy, _silent, mut v) = paired(&server).await;
@@ -553,7 +359,7 @@ async fn a_peggy_leaving_or_going_silent_resets_both_sides() {
 
     // A waiting Peggy who never connects a Victor and goes silent is erased too.
     let lonely = register(&server, "Lonely").await;
-    let _silent = socket(&server, 2, "peggy", &lonely.seat()).await;
+    let _silent = peggy_socket(&server, 2, &lonely).await;
     gone(&server, &lonely).await;
     assert!(listed(&server).await.is_empty());
     server.stop().await.unwrap();

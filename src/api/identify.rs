@@ -2,7 +2,8 @@
 //! half under a name; Victors list the registered Peggys and pick one.
 //!
 //! A registration returns, besides the public `peggy_id`, a `peggy_secret` that only the Peggy
-//! holds: it opens her seat on the run socket.
+//! holds: it opens her seat on the run socket. Drawing, registering and the run sockets are
+//! rate-limited per client address.
 //!
 //! The checks here are pure (the browser can run them before sending); the server runs them again
 //! on everything it receives, before it writes anything.
@@ -67,11 +68,25 @@ pub struct PeggySummary {
     pub busy: bool,
 }
 
+/// The address the current server function call came from.
+#[cfg(feature = "ssr")]
+async fn client_ip() -> Result<std::net::IpAddr, ApiError> {
+    use axum::extract::ConnectInfo;
+    let ConnectInfo(addr) = leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "no client address in the server function context");
+            ApiError::internal()
+        })?;
+    Ok(addr.ip())
+}
+
 /// Takes a fresh modulus from the server's Blum pool (never one handed out before).
 #[server(prefix = "/api", endpoint = "draw_modulus")]
 pub async fn draw_modulus() -> Result<DrawnModulus, ApiError> {
     let state = crate::server::AppState::from_context()?;
-    crate::server::identify::draw_modulus(&state).await
+    let ip = client_ip().await?;
+    crate::server::identify::draw_modulus(&state, ip).await
 }
 
 /// Registers a Peggy: `public_key` is the JSON of an [`ffs::PublicKey`] built on the modulus
@@ -83,7 +98,8 @@ pub async fn register_peggy(
     public_key: String,
 ) -> Result<Registered, ApiError> {
     let state = crate::server::AppState::from_context()?;
-    crate::server::identify::register_peggy(&state, &name, modulus_id, &public_key).await
+    let ip = client_ip().await?;
+    crate::server::identify::register_peggy(&state, ip, &name, modulus_id, &public_key).await
 }
 
 /// The registered Peggys, oldest first: at most [`MAX_LISTED`] of them, and only those called

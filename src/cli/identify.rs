@@ -5,7 +5,7 @@
 //! library functions so tests and benchmarks run them in-process against a real server.
 //!
 //! Peggy's seat secret (from `register_peggy`) goes only into her socket's URL: it is never
-//! printed or logged.
+//! printed or logged. When her Victor leaves before the verdict she keeps waiting for the next.
 
 use super::transfer::{Api, Endpoint};
 use crate::{
@@ -132,8 +132,25 @@ pub async fn connect(endpoint: &Endpoint, path: &str) -> Result<Socket> {
         .max_frame_size(Some(MAX_MESSAGE));
     let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, Some(config))
         .await
-        .map_err(|e| format!("the server refused the WebSocket: {e}"))?;
+        .map_err(|e| format!("the server refused the WebSocket: {}", refusal(&e)))?;
     Ok(ws)
+}
+
+/// Why the server refused a handshake: the `message` of its JSON error when it sent one (e.g. a
+/// rate limit), else the error itself.
+fn refusal(error: &tokio_tungstenite::tungstenite::Error) -> String {
+    use tokio_tungstenite::tungstenite::Error;
+    if let Error::Http(response) = error {
+        let message = response
+            .body()
+            .as_deref()
+            .and_then(|body| serde_json::from_slice::<serde_json::Value>(body).ok())
+            .and_then(|v| v["message"].as_str().map(str::to_owned));
+        if let Some(message) = message {
+            return format!("{message} ({})", response.status());
+        }
+    }
+    error.to_string()
 }
 
 /// The next protocol message, answering pings on the way; `Err` when the run ended.
@@ -181,7 +198,8 @@ async fn finish(mut ws: Socket) {
 }
 
 /// Registers as a new Peggy named `name` with k secrets, waits for a Victor and proves her
-/// identity in as many rounds as he asks. Returns the verdict he sent.
+/// identity in as many rounds as he asks. A Victor who leaves before his verdict is reported
+/// ([`PeggyEvent::Unpaired`]) and she waits for the next. Returns the verdict that ended her run.
 pub async fn peggy(
     endpoint: &Endpoint,
     name: &str,

@@ -2,7 +2,8 @@
 //! machines as the CLI ([`crate::protocol::identify`]). The pages turn [`Update`]s into what
 //! people see.
 //!
-//! Peggy's seat secret stays in this page: it goes only into her socket's URL.
+//! Peggy's seat secret stays in this page: it goes only into her socket's URL. When her Victor
+//! leaves before the verdict she gets [`PeggyEvent::Unpaired`] and keeps waiting.
 
 use super::{Link, Socket, SocketEvent};
 use crate::{
@@ -66,6 +67,8 @@ pub async fn register(name: &str, k: usize) -> Result<PeggyKeys, String> {
 struct Ending {
     error: Option<String>,
     finished: bool,
+    /// The handshake went through (a refused one, e.g. a rate limit, never opens).
+    opened: bool,
 }
 
 impl Ending {
@@ -73,6 +76,7 @@ impl Ending {
         Rc::new(RefCell::new(Self {
             error: None,
             finished: false,
+            opened: false,
         }))
     }
 }
@@ -82,6 +86,10 @@ fn ended<E>(ending: &Rc<RefCell<Ending>>, code: u16, reason: String) -> Update<E
     let reason = match (&ending.error, reason.is_empty()) {
         (Some(error), _) => error.clone(),
         (None, false) => reason,
+        (None, true) if !ending.opened => {
+            "the server refused the connection (too many from your address? try again in a minute)"
+                .to_owned()
+        }
         (None, true) if code == 1006 => "the connection to the server broke".to_owned(),
         (None, true) => format!("the server closed the run ({code})"),
     };
@@ -138,7 +146,8 @@ pub fn peggy(
             }
         }
         SocketEvent::Closed { code, reason } => on(ended(&ending, code, reason)),
-        SocketEvent::Open | SocketEvent::Binary(_) => {}
+        SocketEvent::Open => ending.borrow_mut().opened = true,
+        SocketEvent::Binary(_) => {}
     })
 }
 
@@ -260,7 +269,8 @@ pub fn victor(
                 }
             }
             SocketEvent::Closed { code, reason } => on(ended(&ending, code, reason)),
-            SocketEvent::Open | SocketEvent::Binary(_) => {}
+            SocketEvent::Open => ending.borrow_mut().opened = true,
+            SocketEvent::Binary(_) => {}
         }
     })?;
     let control = VictorControl {

@@ -444,7 +444,7 @@ pub fn VictorPage() -> impl IntoView {
         running.set(false);
         due.set(None);
         status.set(String::new());
-        notice.set("You left the run; the server erased that Peggy.".into());
+        notice.set("You left the run; that Peggy waits for another Victor.".into());
     };
     let toggle_bit = move |j: usize| {
         set_bits.update(|b| {

@@ -6,12 +6,13 @@
 //! key's n is the modulus issued under that id and that no other Peggy holds it — before the one
 //! insert, which repeats the modulus conditions atomically so concurrent registrations cannot both
 //! win. It answers with her public id and her seat secret ([`secret`]; only its digest is kept).
-//! An empty pool generates on demand only as far as `[blum] on_demand_generators` allows.
+//! Draws and registrations are rate-limited per client address, and an empty pool generates on
+//! demand only as far as `[blum] on_demand_generators` allows.
 //!
 //! Then Peggy connects `/ws/identify/peggy?peggy_id=…&secret=…` and waits; Victors connect
-//! `/ws/identify/victor?peggy_id=…` ([`run`]). When either socket closes, or the run expires,
-//! both sockets close and the Peggy's rows (and her modulus) are deleted. Peggys that never
-//! connect, and moduli drawn but never registered, are swept after the channel
+//! `/ws/identify/victor?peggy_id=…` one at a time ([`run`]). Peggy's rows (and her modulus) are
+//! deleted when her run finishes or her own socket ends; a Victor who leaves frees only his seat.
+//! Peggys that never connect, and moduli drawn but never registered, are swept after the channel
 //! TTL; everything of a previous run goes at start-up ([`sweep_at_start`]).
 
 mod run;
@@ -27,10 +28,11 @@ use crate::api::{
     ApiError, ErrorCode,
     identify::{DrawnModulus, MAX_LISTED, PeggySummary, Registered, check_name, check_public_key},
 };
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 
-/// Takes a fresh modulus from the pool.
-pub async fn draw_modulus(state: &AppState) -> Result<DrawnModulus, ApiError> {
+/// Takes a fresh modulus from the pool for the client at `ip` (rate-limited).
+pub async fn draw_modulus(state: &AppState, ip: IpAddr) -> Result<DrawnModulus, ApiError> {
+    state.limits.draws.check(ip)?;
     let drawn = state.blum_pool.draw().await?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -45,13 +47,16 @@ pub async fn draw_modulus(state: &AppState) -> Result<DrawnModulus, ApiError> {
     })
 }
 
-/// Validates and stores a registration; nothing is written unless every check passes.
+/// Validates and stores a registration from the client at `ip` (rate-limited, every attempt
+/// counts); nothing is written unless every check passes.
 pub async fn register_peggy(
     state: &AppState,
+    ip: IpAddr,
     name: &str,
     modulus_id: i64,
     public_key: &str,
 ) -> Result<Registered, ApiError> {
+    state.limits.registrations.check(ip)?;
     let name = check_name(name)?;
     let checked = check_public_key(public_key)?;
     let store = &state.store;

@@ -1,49 +1,48 @@
-//! The sockets of an identification run: Peggy waits on `/ws/identify/peggy`, a Victor joins on
-//! `/ws/identify/victor`, and the server forwards their messages unchanged while a
+//! The sockets of an identification run: Peggy waits on `/ws/identify/peggy`, Victors join her one
+//! at a time on `/ws/identify/victor`, and the server forwards their messages unchanged while a
 //! [`Referee`] checks each one.
 //!
-//! A run is a channel of the shared two-seat core named by the Peggy's id (Peggy seat A, Victor
-//! seat B; only Peggy's seat secret opens seat A), so it has at most two client IPs, either side may end it and it expires after
-//! `[identify] run_ttl_secs`. The server pings each socket; one silent for
-//! `[identify] idle_timeout_secs` is dropped. However a run ends — Peggy's `ack` of the verdict,
-//! a message the referee refuses, a socket closing or going silent, the expiry — both sockets get
-//! an `error` message saying why (unless the run simply finished), then a close frame, and the
-//! Peggy's rows are deleted.
+//! A run is a channel of the shared two-seat core named by the Peggy's id. Peggy holds seat A for
+//! as long as her socket is open, and only her seat secret opens it; each Victor holds seat B for
+//! one pairing, checked by a referee of its own. Both routes are rate-limited per client address
+//! before the upgrade. The server pings each socket and drops one silent for
+//! `[identify] idle_timeout_secs`; once paired, the party whose turn it is has
+//! `[identify] step_timeout_secs` to send what the referee expects (pings and pongs do not count).
+//!
+//! How a pairing ends decides Peggy's fate ([`seats`]):
+//! - Peggy acknowledges the verdict: both sockets close normally, her rows are deleted;
+//! - her own socket closes, goes silent, breaks the protocol or stalls, or the run expires: both
+//!   get an `error` and a close, her rows are deleted;
+//! - Victor's seat ends before the verdict, for whatever reason: only his seat goes. Peggy is told
+//!   `unpaired` and waits for the next Victor. If she owed a reply to his last message, that one
+//!   reply is checked by his referee and dropped, and she is offered to Victors again after it.
+
+mod seats;
+mod socket;
+mod upgrade;
+
+pub use upgrade::routes;
 
 use crate::{
     api::{ApiError, ErrorCode},
-    protocol::{
-        ffs::PublicKey,
-        identify::{
-            MAX_CLIENT_MESSAGE_BYTES, Message as Wire, Party, PeggyCard, Progress, Referee,
-        },
-    },
+    protocol::identify::{Party, Progress, Referee},
     server::{
         AppState,
         channels::{Channels, Side},
     },
 };
-use axum::{
-    Router,
-    extract::{
-        ConnectInfo, Query, State, WebSocketUpgrade,
-        rejection::QueryRejection,
-        ws::{CloseFrame, Message, WebSocket, close_code},
-    },
-    response::Response,
-    routing::get,
-};
-use serde::Deserialize;
+use axum::extract::ws::{Message, WebSocket};
 use std::{
-    net::{IpAddr, SocketAddr},
+    net::IpAddr,
     time::{Duration, Instant},
 };
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+use socket::{close, close_code, close_in_place, error_message, text};
+use upgrade::Asked;
 
 /// Messages queued for one side before the server gives up on it.
 const OUTBOX: usize = 64;
-/// How long a closing socket waits for the client's close frame.
-const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// What the server sends down one socket.
 #[derive(Debug)]
@@ -54,12 +53,27 @@ enum Out {
     Close(u16, String),
 }
 
-/// One identification run: where each seat's messages go (index 0 Peggy, 1 Victor), and the
-/// referee once both are seated. Dropping it (the run ends or expires) ends both sockets.
+/// One identification run: where each seat's messages go (index 0 Peggy, 1 Victor), the current
+/// pairing, and the message it waits for. Dropping it (the run ends or expires) ends both sockets.
 #[derive(Default)]
 pub struct IdentifyRun {
     outboxes: [Option<mpsc::Sender<Out>>; 2],
-    referee: Option<Referee>,
+    pairing: Pairing,
+    /// Whose message the run waits for, and until when (the step timeout).
+    due: Option<(Party, Instant)>,
+}
+
+/// Where Peggy stands with Victors.
+#[derive(Default)]
+enum Pairing {
+    /// No Victor; she owes nothing.
+    #[default]
+    Waiting,
+    /// A Victor holds seat B; the referee checks their run.
+    Paired(Box<Referee>),
+    /// The Victor's seat ended while Peggy owed a reply; that reply, checked by his referee, is
+    /// dropped, then she waits again.
+    Draining(Box<Referee>),
 }
 
 /// The Identify runs, keyed by Peggy id.
@@ -76,95 +90,6 @@ fn party(side: Side) -> Party {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/ws/identify/peggy", get(peggy_upgrade))
-        .route("/ws/identify/victor", get(victor_upgrade))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RunQuery {
-    peggy_id: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PeggyQuery {
-    peggy_id: String,
-    /// Missing is refused like a wrong one.
-    #[serde(default)]
-    secret: Option<String>,
-}
-
-fn peggy_id_of(query: Result<Query<RunQuery>, QueryRejection>) -> Result<String, ApiError> {
-    let id = query
-        .map(|Query(q)| q.peggy_id)
-        .map_err(|e| ApiError::bad_request(format!("expected ?peggy_id=…: {}", e.body_text())))?;
-    check_peggy_id(id)
-}
-
-fn check_peggy_id(id: String) -> Result<String, ApiError> {
-    let ok = id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if ok {
-        Ok(id)
-    } else {
-        Err(ApiError::invalid(
-            "peggy_id must be 32 lowercase hex digits",
-        ))
-    }
-}
-
-async fn peggy_upgrade(
-    ws: WebSocketUpgrade,
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    query: Result<Query<PeggyQuery>, QueryRejection>,
-) -> Response {
-    let (peggy_id, secret) = match query {
-        Ok(Query(q)) => (check_peggy_id(q.peggy_id), q.secret),
-        Err(e) => (
-            Err(ApiError::bad_request(format!(
-                "expected ?peggy_id=…&secret=…: {}",
-                e.body_text()
-            ))),
-            None,
-        ),
-    };
-    upgrade(ws, state, addr, peggy_id, secret, Side::A)
-}
-
-async fn victor_upgrade(
-    ws: WebSocketUpgrade,
-    State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    query: Result<Query<RunQuery>, QueryRejection>,
-) -> Response {
-    upgrade(ws, state, addr, peggy_id_of(query), None, Side::B)
-}
-
-/// Refusals happen after the upgrade, as an `error` message and a close frame, so browsers (which
-/// cannot read a refused handshake) can show why.
-fn upgrade(
-    ws: WebSocketUpgrade,
-    state: AppState,
-    addr: SocketAddr,
-    peggy_id: Result<String, ApiError>,
-    secret: Option<String>,
-    side: Side,
-) -> Response {
-    // A frame a little over the message limit is still read, so the referee can say what is
-    // wrong with it; anything bigger ends the connection in the WebSocket layer.
-    let limit = MAX_CLIENT_MESSAGE_BYTES * 4;
-    // Small buffers: a waiting Peggy holds her socket for minutes and sends almost nothing, and
-    // the default 128 KiB read buffer would be most of what each one costs the server.
-    ws.read_buffer_size(4096)
-        .write_buffer_size(4096)
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .on_upgrade(move |socket| serve(state, socket, addr.ip(), peggy_id, secret, side))
-}
-
 /// A seat held in a run.
 struct Seat {
     peggy_id: String,
@@ -173,15 +98,24 @@ struct Seat {
     side: Side,
 }
 
+/// The run's clocks.
+#[derive(Clone, Copy)]
+struct Timeouts {
+    idle: Duration,
+    step: Duration,
+}
+
 /// Why a socket's part in a run ended.
 enum End {
     /// This client closed, or its connection failed.
     Closed,
     /// This client was silent longer than the idle timeout.
     Silent,
-    /// The other side ended the run; its error and close frame went down this socket.
+    /// It was this client's turn, and the expected message (described) did not come in time.
+    Stalled(String),
+    /// The other side's task ended this one; the error and close frame went down this socket.
     PeerClosed,
-    /// The run is gone (it expired, or the other side vanished without a word).
+    /// The run or this seat is gone (it expired, or the other side vanished without a word).
     Dropped,
     /// The run finished: Peggy acknowledged the verdict.
     Finished,
@@ -189,19 +123,12 @@ enum End {
     Refused(String),
 }
 
-async fn serve(
-    state: AppState,
-    mut socket: WebSocket,
-    ip: IpAddr,
-    peggy_id: Result<String, ApiError>,
-    secret: Option<String>,
-    side: Side,
-) {
-    let taken = match peggy_id {
-        Ok(id) => match side {
-            Side::A => seat_peggy(&state, ip, id, secret.as_deref()).await,
-            Side::B => seat_victor(&state, ip, id).await,
-        },
+async fn serve(state: AppState, mut socket: WebSocket, ip: IpAddr, asked: Result<Asked, ApiError>) {
+    let taken = match asked {
+        Ok(Asked::Peggy { peggy_id, secret }) => {
+            seats::seat_peggy(&state, ip, peggy_id, secret.as_deref()).await
+        }
+        Ok(Asked::Victor { peggy_id }) => seats::seat_victor(&state, ip, peggy_id).await,
         Err(err) => Err(err),
     };
     let (seat, mut inbox) = match taken {
@@ -211,231 +138,61 @@ async fn serve(
             return close(socket, close_code::POLICY, &err.message).await;
         }
     };
-    let idle = Duration::from_secs(state.config.identify.idle_timeout_secs);
-    let end = forward(&state, &mut socket, &seat, &mut inbox, idle).await;
-    let who = party(seat.side);
-    let other = party(seat.side.other());
-    // Tell the other side (if any) why, and what to tell this one.
-    let (to_peer, to_self) = match &end {
-        End::Finished => (
-            vec![Out::Close(
-                close_code::NORMAL,
-                "identification finished".into(),
-            )],
-            Some((close_code::NORMAL, "identification finished".to_owned())),
-        ),
-        End::Closed => (
-            ended(&format!("{who} left the run"), close_code::AWAY),
-            None,
-        ),
-        End::Silent => {
-            let why = format!("{who} went silent for {} s", idle.as_secs());
-            let to_self = Some((close_code::AWAY, why.clone()));
-            (ended(&why, close_code::AWAY), to_self)
-        }
-        End::Refused(why) => {
-            let why = format!("{who} broke the protocol: {why}");
-            let to_self = Some((close_code::POLICY, why.clone()));
-            (ended(&why, close_code::POLICY), to_self)
-        }
-        End::PeerClosed => (Vec::new(), None),
-        End::Dropped => {
-            let why = format!("{other} left the run, or it expired");
-            (ended(&why, close_code::AWAY), Some((close_code::AWAY, why)))
-        }
+    let identify = &state.config.identify;
+    let timeouts = Timeouts {
+        idle: Duration::from_secs(identify.idle_timeout_secs),
+        step: Duration::from_secs(identify.step_timeout_secs),
     };
-    if let Some(peer) = peer_outbox(&state, &seat) {
-        for out in to_peer {
-            let _ = peer.try_send(out);
-        }
-    }
-    leave(&state, &seat).await;
-    match (end, to_self) {
-        (End::Finished, Some((code, reason))) => close(socket, code, &reason).await,
-        (End::Dropped, Some((code, reason))) => {
-            let _ = socket.send(text(error_json("peer_left", &reason))).await;
-            close(socket, code, &reason).await;
-        }
-        (_, Some((code, reason))) => {
-            let _ = socket.send(text(error_json("protocol", &reason))).await;
-            close(socket, code, &reason).await;
-        }
-        (_, None) => {}
+    let end = forward(&state, &mut socket, &seat, &mut inbox, timeouts).await;
+    match seat.side {
+        Side::A => seats::peggy_ends(&state, socket, &seat, end, timeouts).await,
+        Side::B => seats::victor_ends(&state, socket, &seat, end, timeouts).await,
     }
 }
 
-/// The messages that tell the other side the run ended: an `error`, then a close.
-fn ended(why: &str, code: u16) -> Vec<Out> {
-    let kind = if code == close_code::POLICY {
-        "protocol"
-    } else {
-        "peer_left"
-    };
-    vec![
-        Out::Text(error_json(kind, why)),
-        Out::Close(code, why.to_owned()),
-    ]
-}
-
-fn peer_outbox(state: &AppState, seat: &Seat) -> Option<mpsc::Sender<Out>> {
-    state
-        .identify
-        .read_seat(&seat.peggy_id, seat.ip, &seat.uuid, |side, run| {
-            Ok(run.outboxes[slot(side.other())].clone())
-        })
-        .ok()
-        .flatten()
-}
-
-/// Seats a registered Peggy (once), with her secret, in the run named by her id. A missing or
-/// wrong secret is refused exactly like an unknown id, before anything touches her run.
-async fn seat_peggy(
-    state: &AppState,
-    ip: IpAddr,
-    peggy_id: String,
-    given: Option<&str>,
-) -> Result<(Seat, mpsc::Receiver<Out>), ApiError> {
-    let stored = state.store.peggy_secret_sha256(&peggy_id).await?;
-    if !super::secret::opens(given, stored.as_deref()) {
-        if stored.is_some() {
-            tracing::info!(%peggy_id, "identify: Peggy seat refused: missing or wrong secret");
-        }
-        return Err(no_such_peggy());
-    }
-    let opened = state
-        .identify
-        .create(ip, Some(&peggy_id), Side::A, String::new)
-        .map_err(|e| match e.code {
-            ErrorCode::Conflict => {
-                ApiError::new(ErrorCode::Conflict, "this Peggy is already connected")
-            }
-            _ => e,
-        })?;
-    let (outbox, inbox) = mpsc::channel(OUTBOX);
-    state
-        .identify
-        .with_seat(&peggy_id, ip, &opened.uuid, |side, run| {
-            run.outboxes[slot(side)] = Some(outbox);
-            Ok(())
-        })?;
-    tracing::info!(%peggy_id, "identify: Peggy waiting");
-    let seat = Seat {
-        peggy_id,
-        ip,
-        uuid: opened.uuid,
-        side: Side::A,
-    };
-    Ok((seat, inbox))
-}
-
-/// Seats a Victor with a connected, idle Peggy and tells both they are paired.
-async fn seat_victor(
-    state: &AppState,
-    ip: IpAddr,
-    peggy_id: String,
-) -> Result<(Seat, mpsc::Receiver<Out>), ApiError> {
-    let store = &state.store;
-    let Some(peggy) = store.peggy(&peggy_id).await? else {
-        return Err(no_such_peggy());
-    };
-    if state.identify.watch(&peggy_id).is_none() {
-        return Err(ApiError::new(
-            ErrorCode::NotFound,
-            "this Peggy is registered but not connected; try again when she is online",
-        ));
-    }
-    let public_key: PublicKey = serde_json::from_str(&peggy.public_key).map_err(|e| {
-        tracing::error!(error = %e, %peggy_id, "identify: stored public key does not load");
-        ApiError::internal()
-    })?;
-    // The store's status is the gate: of two Victors racing, exactly one claims her.
-    if !store.set_peggy_busy(&peggy_id, true).await? {
-        return Err(if store.peggy(&peggy_id).await?.is_some() {
-            busy()
-        } else {
-            no_such_peggy()
-        });
-    }
-    let opened = match state.identify.join(ip, &peggy_id, Side::B, |_| {}) {
-        Ok(opened) => opened,
-        Err(e) => {
-            let _ = store.set_peggy_busy(&peggy_id, false).await;
-            return Err(match e.code {
-                ErrorCode::Conflict => busy(),
-                ErrorCode::NotFound => ApiError::new(
-                    ErrorCode::NotFound,
-                    "this Peggy is not waiting for you: she left, or another Victor has her",
-                ),
-                _ => e,
-            });
-        }
-    };
-    let referee = Referee::new(&public_key);
-    let paired = Wire::Paired {
-        peggy: Some(PeggyCard {
-            peggy_id: peggy.id.clone(),
-            name: peggy.name.clone(),
-            bits: peggy.bits,
-            k: peggy.k,
-        }),
-        public_key: Some(public_key),
-    };
-    let (outbox, inbox) = mpsc::channel(OUTBOX);
-    outbox
-        .try_send(Out::Text(paired.to_json()))
-        .map_err(|_| ApiError::internal())?;
-    let to_peggy = state
-        .identify
-        .with_seat(&peggy_id, ip, &opened.uuid, |side, run| {
-            run.outboxes[slot(side)] = Some(outbox);
-            run.referee = Some(referee);
-            Ok(run.outboxes[slot(Side::A)].clone())
-        })?;
-    let told = to_peggy.is_some_and(|peggy| {
-        let paired = Wire::Paired {
-            peggy: None,
-            public_key: None,
-        };
-        peggy.try_send(Out::Text(paired.to_json())).is_ok()
-    });
-    if !told {
-        // She left between the checks and the seat: this run cannot happen.
-        state.identify.remove(&peggy_id);
-        let _ = store.delete_peggy(&peggy_id).await;
-        return Err(ApiError::new(ErrorCode::NotFound, "this Peggy just left"));
-    }
-    tracing::info!(%peggy_id, "identify: Victor paired with Peggy");
-    let seat = Seat {
-        peggy_id,
-        ip,
-        uuid: opened.uuid,
-        side: Side::B,
-    };
-    Ok((seat, inbox))
+/// What became of a client's message.
+enum Relayed {
+    /// Checked and queued for the other side.
+    Forwarded(Progress),
+    /// Peggy's reply to a Victor who left: checked and dropped; she is free for the next one.
+    Drained,
 }
 
 /// Copies checked text messages from this socket to the other seat's, and the other seat's to
-/// this socket, until the run ends; pings the client and drops it when it goes silent.
+/// this socket, until this side's part ends; pings the client and drops it when it goes silent
+/// or, on its turn, stalls.
 async fn forward(
     state: &AppState,
     socket: &mut WebSocket,
     seat: &Seat,
     inbox: &mut mpsc::Receiver<Out>,
-    idle: Duration,
+    timeouts: Timeouts,
 ) -> End {
     let mut heard = Instant::now();
-    let mut ping = tokio::time::interval((idle / 4).max(Duration::from_millis(250)));
+    let mut ping = tokio::time::interval((timeouts.idle / 4).max(Duration::from_millis(250)));
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // Every change of whose turn it is comes with a message through this loop (this side's,
+        // or the other's through the inbox), so reading it once per turn of the loop is enough.
+        let deadline = my_deadline(state, seat);
+        let stall = async move {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             incoming = socket.recv() => {
                 heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(text))) => match relay(state, seat, text.as_str()) {
-                        Ok(Progress::Continue) => {}
-                        Ok(Progress::Finished) => return End::Finished,
-                        Err(end) => return end,
-                    },
+                    Some(Ok(Message::Text(text))) => {
+                        match relay(state, seat, text.as_str(), timeouts.step) {
+                            Ok(Relayed::Forwarded(Progress::Continue)) => {}
+                            Ok(Relayed::Forwarded(Progress::Finished)) => return End::Finished,
+                            Ok(Relayed::Drained) => seats::free_for_victors(state, seat).await,
+                            Err(end) => return end,
+                        }
+                    }
                     Some(Ok(Message::Binary(_))) => {
                         return End::Refused("only text messages are allowed".into());
                     }
@@ -456,101 +213,113 @@ async fn forward(
                 None => return End::Dropped,
             },
             _ = ping.tick() => {
-                if heard.elapsed() > idle {
+                if heard.elapsed() > timeouts.idle {
                     return End::Silent;
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
                     return End::Closed;
                 }
             }
-        }
-    }
-}
-
-/// Checks one client message and queues it for the other side.
-fn relay(state: &AppState, seat: &Seat, text: &str) -> Result<Progress, End> {
-    let from = party(seat.side);
-    let checked = state
-        .identify
-        .with_seat(&seat.peggy_id, seat.ip, &seat.uuid, |side, run| {
-            let peer = run.outboxes[slot(side.other())].clone();
-            let verdict = match (&mut run.referee, &peer) {
-                (Some(referee), Some(_)) => referee
-                    .check(from, text)
-                    .map_err(|e| e.message().to_owned()),
-                _ => Err("no Victor has joined yet; nothing was sent".to_owned()),
-            };
-            Ok((verdict, peer))
-        });
-    let (verdict, peer) = checked.map_err(|_| End::Dropped)?;
-    let progress = verdict.map_err(End::Refused)?;
-    let peer = peer.ok_or(End::Dropped)?;
-    match peer.try_send(Out::Text(text.to_owned())) {
-        Ok(()) => Ok(progress),
-        Err(mpsc::error::TrySendError::Full(_)) => Err(End::Refused(
-            "too many messages ahead of the other side".into(),
-        )),
-        Err(mpsc::error::TrySendError::Closed(_)) => Err(End::Dropped),
-    }
-}
-
-/// Ends the run: the channel goes (the other socket ends) and so do the Peggy's rows.
-async fn leave(state: &AppState, seat: &Seat) {
-    state.identify.remove(&seat.peggy_id);
-    match state.store.delete_peggy(&seat.peggy_id).await {
-        Ok(_) => {
-            tracing::info!(peggy_id = %seat.peggy_id, side = ?seat.side, "identify: run ended")
-        }
-        Err(e) => {
-            tracing::error!(error = %e, peggy_id = %seat.peggy_id, "identify: cannot delete the Peggy");
-        }
-    }
-}
-
-fn text(t: String) -> Message {
-    Message::Text(t.into())
-}
-
-fn error_json(code: &str, message: &str) -> String {
-    Wire::Error {
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }
-    .to_json()
-}
-
-fn error_message(err: &ApiError) -> String {
-    serde_json::json!({ "type": "error", "code": err.code, "message": err.message }).to_string()
-}
-
-async fn close(mut socket: WebSocket, code: u16, reason: &str) {
-    close_in_place(&mut socket, code, reason).await;
-}
-
-/// Sends a close frame and waits (briefly) for the client's: closing first and hanging up at
-/// once would let the kernel answer the client's close with a reset, and a reset can discard the
-/// error message and close frame before the client reads them.
-async fn close_in_place(socket: &mut WebSocket, code: u16, reason: &str) {
-    // A close reason is at most 123 bytes.
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    let frame = CloseFrame {
-        code,
-        reason: reason[..end].into(),
-    };
-    if socket.send(Message::Close(Some(frame))).await.is_err() {
-        return;
-    }
-    let _ = tokio::time::timeout(CLOSE_GRACE, async {
-        while let Some(Ok(message)) = socket.recv().await {
-            if matches!(message, Message::Close(_)) {
-                break;
+            () = stall => {
+                if let Some(expected) = stalled(state, seat) {
+                    return End::Stalled(format!(
+                        "the run waited {} s for {expected}",
+                        timeouts.step.as_secs()
+                    ));
+                }
             }
         }
-    })
-    .await;
+    }
+}
+
+/// When this seat's turn times out, if it is this seat's turn.
+fn my_deadline(state: &AppState, seat: &Seat) -> Option<Instant> {
+    let me = party(seat.side);
+    state
+        .identify
+        .read_seat(&seat.peggy_id, seat.ip, &seat.uuid, |_, run| {
+            Ok(run.due.filter(|(who, _)| *who == me).map(|(_, at)| at))
+        })
+        .ok()
+        .flatten()
+}
+
+/// What this seat failed to send in time, if its turn is over (checked again under the lock: the
+/// turn may have passed since the deadline was read).
+fn stalled(state: &AppState, seat: &Seat) -> Option<String> {
+    let me = party(seat.side);
+    let now = Instant::now();
+    state
+        .identify
+        .read_seat(&seat.peggy_id, seat.ip, &seat.uuid, |_, run| {
+            Ok(match (&run.due, &run.pairing) {
+                (Some((who, at)), Pairing::Paired(referee) | Pairing::Draining(referee))
+                    if *who == me && *at <= now =>
+                {
+                    Some(referee.expected())
+                }
+                _ => None,
+            })
+        })
+        .ok()
+        .flatten()
+}
+
+/// Checks one client message and queues it for the other side (or drops Peggy's owed reply to a
+/// Victor who left).
+fn relay(state: &AppState, seat: &Seat, text: &str, step: Duration) -> Result<Relayed, End> {
+    let from = party(seat.side);
+    state
+        .identify
+        .with_seat(&seat.peggy_id, seat.ip, &seat.uuid, |side, run| {
+            Ok(check_and_queue(run, side, from, text, step))
+        })
+        .unwrap_or(Err(End::Dropped))
+}
+
+fn check_and_queue(
+    run: &mut IdentifyRun,
+    side: Side,
+    from: Party,
+    text: &str,
+    step: Duration,
+) -> Result<Relayed, End> {
+    let refused =
+        |e: crate::protocol::identify::ProtocolError| End::Refused(e.message().to_owned());
+    let IdentifyRun {
+        outboxes,
+        pairing,
+        due,
+    } = run;
+    match pairing {
+        Pairing::Draining(referee) if from == Party::Peggy => {
+            referee.check(from, text).map_err(refused)?;
+            *pairing = Pairing::Waiting;
+            *due = None;
+            Ok(Relayed::Drained)
+        }
+        Pairing::Paired(referee) => {
+            let peer = outboxes[slot(side.other())].as_ref().ok_or(End::Dropped)?;
+            // The slot first: a message the referee passed is always delivered, so its view of
+            // what the other side has received stays true.
+            let permit = match peer.try_reserve() {
+                Ok(permit) => permit,
+                Err(TrySendError::Full(())) => {
+                    return Err(End::Refused(
+                        "too many messages ahead of the other side".into(),
+                    ));
+                }
+                Err(TrySendError::Closed(())) => return Err(End::Dropped),
+            };
+            let progress = referee.check(from, text).map_err(refused)?;
+            permit.send(Out::Text(text.to_owned()));
+            *due = referee.expecting().map(|who| (who, Instant::now() + step));
+            Ok(Relayed::Forwarded(progress))
+        }
+        _ => Err(End::Refused(
+            "no Victor has joined yet; nothing was sent".into(),
+        )),
+    }
 }
 
 /// The refusal for an unknown Peggy — and, word for word, for a Peggy socket without her secret.
