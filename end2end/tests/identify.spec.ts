@@ -1,5 +1,6 @@
 // Identify in two browsers: a Peggy and a Victor (two contexts, two people) run Feige–Fiat–Shamir
-// live; afterwards the Peggy is gone from the list and from the database.
+// live; afterwards the Peggy is gone from the list and from the database. A Victor who stops a
+// run early leaves her registered and waiting for the next one.
 import { test, expect, Browser, Page } from '@playwright/test';
 import { execFileSync } from 'child_process';
 
@@ -121,4 +122,35 @@ test('Peggy closing her tab mid-run resets Victor and erases her', async ({ brow
   await expect(victor.locator('#victor-next')).toHaveCount(0);
   await expect(victor.locator(`#victor-peggys tr.peggy[data-name="${name}"]`)).toHaveCount(0);
   await expect.poll(() => peggyRows(name)).toBe(0);
+});
+
+test('Victor stopping a run leaves Peggy waiting; the next run completes', async ({ browser }) => {
+  const name = 'Peggy Stays';
+  const { peggy, victor, row } = await peggyWaits(browser, name, 20);
+  const errors = [...collectErrors(peggy), ...collectErrors(victor)];
+  await victor.fill('#victor-rounds', '3');
+  await victor.selectOption('#victor-mode', 'step');
+  await row.locator('button.pick').click();
+  await victor.click('#victor-next');
+  await expect(victor.locator('#victor-log tr.round[data-round="1"] td').nth(4)).toHaveText('✓ pass');
+  await expect(peggy.locator('#peggy-rounds tbody tr.round')).toHaveCount(1);
+  await victor.click('#victor-leave');
+  await expect(victor.locator('#victor-notice')).toHaveText('You left the run; that Peggy waits for another Victor.');
+  // Peggy is told and keeps waiting: still registered, listed as free, her page still connected.
+  await expect(peggy.locator('#peggy-status')).toHaveText('Victor left the run — waiting for another Victor…');
+  await expect(peggy.locator('#peggy-leave')).toBeEnabled();
+  await expect(peggy.locator('#peggy-register')).toBeDisabled();
+  await expect(peggy.locator('#peggy-notice')).toHaveText('');
+  await expect(row).toContainText('free');
+  expect(peggyRows(name)).toBe(1);
+  // The next run starts afresh and ends as usual: verdict on both pages, then she is erased.
+  await victor.selectOption('#victor-mode', 'fast');
+  await row.locator('button.pick').click();
+  await expect(victor.locator('#victor-verdict')).toContainText('Accepted: 3 of 3 rounds passed');
+  await expect(peggy.locator('#peggy-verdict')).toHaveText('Victor accepted you: 3 of 3 rounds passed.');
+  await expect(peggy.locator('#peggy-rounds tbody tr.round')).toHaveCount(3);
+  await expect(peggy.locator('#peggy-notice')).toContainText('erased from the server');
+  await expect(victor.locator('#victor-notice')).toContainText('the server erased this Peggy');
+  await expect.poll(() => peggyRows(name)).toBe(0);
+  expect(errors).toEqual([]);
 });
