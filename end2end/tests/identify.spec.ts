@@ -133,7 +133,9 @@ test('Victor stopping a run leaves Peggy waiting; the next run completes', async
   await row.locator('button.pick').click();
   await victor.click('#victor-next');
   await expect(victor.locator('#victor-log tr.round[data-round="1"] td').nth(4)).toHaveText('✓ pass');
-  await expect(peggy.locator('#peggy-rounds tbody tr.round')).toHaveCount(1);
+  // Peggy saw round 1 pass and at once committed round 2, which waits for Victor's next step.
+  await expect(peggy.locator('#peggy-rounds tr.round[data-round="1"] td').nth(4)).toHaveText('✓ pass');
+  await expect(peggy.locator('#peggy-rounds tbody tr.round')).toHaveCount(2);
   await victor.click('#victor-leave');
   await expect(victor.locator('#victor-notice')).toHaveText('You left the run; that Peggy waits for another Victor.');
   // Peggy is told and keeps waiting: still registered, listed as free, her page still connected.
