@@ -14,10 +14,11 @@
 //! abuse websockets --server URL --server-pid PID [--sockets 2000] [--seconds 15] [--handshakes 64]
 //!     N `/ws/ping` WebSockets opened from the attacker (handshakes at a time), then held idle.
 //! abuse scan       --server URL --server-pid PID [--names 9000] [--live 300] [--owners 15]
-//!                  [--seconds 20] [--concurrency 8] [--seed S]
+//!                  [--seconds 20] [--concurrency 8] [--seed S] [--mix-live]
 //!     honest senders on 127.0.1.1..=owners open `live` channels; the attacker then asks
 //!     `POST /open {"channel": NAME, "role": "recipient"}` for `names` random names of the shape
-//!     the server gives out, with the live names shuffled in.
+//!     the server gives out (as an attacker who knows no live name must), with --mix-live also
+//!     the live names shuffled in.
 //! abuse draw-flood --server URL --server-pid PID [--concurrency 16] [--seconds 15]
 //!     `POST /api/draw_modulus` (form-encoded, empty) in a loop on each of N keep-alive
 //!     connections; the server's CPU over the flood.
@@ -50,7 +51,7 @@ use tokio::{
     sync::Semaphore,
 };
 use tokio_tungstenite::tungstenite;
-use zkrelay::protocol::relay::{channel_name, is_channel_name};
+use zkrelay::protocol::relay::{CHANNEL_NAMES, channel_name, is_channel_name};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -130,6 +131,10 @@ enum Part {
         /// Seed of the names and their order (random if not given; printed).
         #[arg(long)]
         seed: Option<u64>,
+        /// Shuffle the live names into the list (a list far denser in live names than any
+        /// attacker can make): then what is found is what the join burst lets through.
+        #[arg(long)]
+        mix_live: bool,
     },
     /// `POST /api/draw_modulus` as fast as the server answers.
     DrawFlood {
@@ -228,8 +233,10 @@ fn main() -> std::process::ExitCode {
                         seconds,
                         concurrency,
                         seed,
+                        mix_live,
                     } => {
                         let scan = ScanPlan {
+                            mix_live,
                             names,
                             live,
                             owners,
@@ -909,6 +916,7 @@ struct ScanPlan {
     seconds: u64,
     concurrency: usize,
     seed: Option<u64>,
+    mix_live: bool,
 }
 
 /// An HTTP client from `ip` keeping `idle` connections alive; a request gives up after `timeout`.
@@ -999,8 +1007,10 @@ async fn scan_names(common: &Common, plan: &ScanPlan) -> Result<()> {
     let seed = plan.seed.unwrap_or_else(|| rand::thread_rng().r#gen());
     let mut rng = StdRng::seed_from_u64(seed);
     let mut names: Vec<String> = (0..plan.names).map(|_| make(&mut rng)).collect();
-    names.extend(live.iter().cloned());
-    names.shuffle(&mut rng);
+    if plan.mix_live {
+        names.extend(live.iter().cloned());
+        names.shuffle(&mut rng);
+    }
     let total = names.len();
     let first_live = names.iter().position(|n| live_set.contains(n));
     eprintln!(
@@ -1074,9 +1084,15 @@ async fn scan_names(common: &Common, plan: &ScanPlan) -> Result<()> {
     let get = |s: &str| statuses.get(s).copied().unwrap_or(0);
     row(
         &format!(
-            "3. name scan: {} random `{shape}` names + the {} live ones shuffled in, \
+            "3{}. name scan: {} random `{shape}` names{} with {} channels live, \
              {} in flight, {} ({})",
+            if plan.mix_live { "b" } else { "a" },
             plan.names,
+            if plan.mix_live {
+                " + the live ones shuffled in"
+            } else {
+                ""
+            },
             live.len(),
             plan.concurrency,
             if plan.pace_seconds == 0 {
@@ -1093,8 +1109,19 @@ async fn scan_names(common: &Common, plan: &ScanPlan) -> Result<()> {
         &seen,
         &format!("{refused} of {asked} `429`"),
         &format!(
-            "**{found}** of {} live channels found (goal 0); answers: 200 ×{}, 404 ×{}, 429 ×{}{}",
+            "**{found}** of {} live channels found ({}); answers: 200 ×{}, 404 ×{}, 429 ×{}{}",
             live.len(),
+            if plan.mix_live {
+                // Not blind luck: each name the server looked up was live with this chance.
+                format!(
+                    "no goal: the list is {:.1} % live, so the {} names looked up should hold {:.2}",
+                    100.0 * live.len() as f64 / total as f64,
+                    asked - refused,
+                    (asked - refused) as f64 * live.len() as f64 / total as f64
+                )
+            } else {
+                "goal 0".to_owned()
+            },
             get("200"),
             get("404"),
             refused,
@@ -1115,9 +1142,20 @@ async fn scan_names(common: &Common, plan: &ScanPlan) -> Result<()> {
             }
         ),
     );
+    // What blind luck gives the names the server looked up, with 10,000 channels live (the
+    // issue's figure) in the whole name space.
+    let looked_up = asked - refused;
+    let blind = looked_up as f64 * 10_000.0 / CHANNEL_NAMES as f64;
     detail(format!(
-        "scan: seed {seed}; the first live name was at position {} of {total}; {} live names \
-         were looked up (answered other than 429); answers: {}",
+        "scan{}: seed {seed}; the first live name was at position {} of {total}; {} live names \
+         were looked up (answered other than 429); answers: {}; {looked_up} names looked up in \
+         all, which with 10,000 channels live among {CHANNEL_NAMES} names hit one with \
+         probability ≤ {blind:.1e}",
+        if plan.mix_live {
+            " (live names mixed in)"
+        } else {
+            ""
+        },
         first_live.map_or("—".to_owned(), |p| (p + 1).to_string()),
         live_looked_up.load(Ordering::Relaxed),
         counts(&statuses)

@@ -95,7 +95,8 @@ async fn open_sender(server: &TestServer, last: u8) -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_of_names_finds_nothing_and_is_cut_short() {
-    let server = TestServer::start(|_| {}).await;
+    // Refusals answered at once: this test counts them one after another.
+    let server = TestServer::start(|c| c.server.refusal_delay_ms = 0).await;
     // Live channels: one waiting for its recipient, one with both seats taken.
     let (waiting, _) = open_sender(&server, 2).await;
     let (full, _) = open_sender(&server, 2).await;

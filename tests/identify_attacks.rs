@@ -215,7 +215,8 @@ async fn peggys_reply_to_a_victor_who_left_is_dropped_and_nobody_pairs_before_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_sockets_beyond_the_rate_limit_are_refused_before_the_upgrade() {
-    let server = start(60, |_| {}).await;
+    // Refusals answered at once: this test counts 150 sockets asked one after another.
+    let server = start(60, |c| c.server.refusal_delay_ms = 0).await;
     let limit = server.state.config.identify.runs_per_ip_per_minute;
     assert_eq!(limit, 120, "the default");
     let peggy_end = endpoint(&server, 2);
@@ -317,9 +318,22 @@ async fn a_draw_flood_is_rate_limited_and_generates_a_bounded_number_of_moduli()
     );
     assert_eq!((per_minute, generators), (10, 1), "the defaults");
     let flooder = client_from(2);
-    let replies =
-        futures::future::join_all((0..50).map(|_| call(&flooder, &server, "draw_modulus", &[])))
-            .await;
+    let timed = futures::future::join_all((0..50).map(|_| async {
+        let asked = std::time::Instant::now();
+        let reply = call(&flooder, &server, "draw_modulus", &[]).await;
+        (reply, asked.elapsed())
+    }))
+    .await;
+    // A refusal is held for [server] refusal_delay_ms (the next draw is 6 s away): a client
+    // that asks again at once asks once a second per connection instead of spinning a core.
+    let delay = Duration::from_millis(config.server.refusal_delay_ms);
+    assert_eq!(delay, Duration::from_secs(1), "the default");
+    for ((status, _), took) in &timed {
+        if *status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(*took >= delay, "a refusal answered after {took:?}");
+        }
+    }
+    let replies: Vec<_> = timed.into_iter().map(|(reply, _)| reply).collect();
     let count = |status: StatusCode| replies.iter().filter(|r| r.0 == status).count();
     let (ok, limited, unavailable) = (
         count(StatusCode::OK),

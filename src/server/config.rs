@@ -34,6 +34,9 @@ pub struct ServerConfig {
     #[serde(deserialize_with = "origin_list")]
     pub allowed_origins: Vec<String>,
     pub header_read_timeout_secs: u64,
+    /// How long a rate-limited HTTP request or Identify socket waits for its refusal, at most
+    /// (never longer than until the limit lets it through).
+    pub refusal_delay_ms: u64,
     pub max_connections_per_ip: u32,
     pub max_websockets_per_ip: u32,
     /// 0 = derived from the open-file limit.
@@ -180,6 +183,10 @@ impl Config {
                 .iter()
                 .all(|a| a.port() == self.relay.data_listen[0].port()),
             "[relay] data_listen: every address must have the same port",
+        )?;
+        check(
+            self.server.refusal_delay_ms <= 10_000,
+            "[server] refusal_delay_ms must be at most 10000",
         )?;
         for (value, what) in [
             (

@@ -32,7 +32,7 @@ use std::{net::IpAddr, time::Duration};
 
 /// Takes a fresh modulus from the pool for the client at `ip` (rate-limited).
 pub async fn draw_modulus(state: &AppState, ip: IpAddr) -> Result<DrawnModulus, ApiError> {
-    state.limits.draws.check(ip)?;
+    state.limits.draws.admit(ip).await?;
     let drawn = state.blum_pool.draw().await?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -56,7 +56,7 @@ pub async fn register_peggy(
     modulus_id: i64,
     public_key: &str,
 ) -> Result<Registered, ApiError> {
-    state.limits.registrations.check(ip)?;
+    state.limits.registrations.admit(ip).await?;
     let name = check_name(name)?;
     let checked = check_public_key(public_key)?;
     let store = &state.store;

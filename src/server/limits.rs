@@ -5,6 +5,9 @@
 //!   IPv6 address counts as its /64 (one home or phone network gets a /64 and picks addresses in
 //!   it at will).
 //! - [`RateLimit`]: a keyed GCRA limiter (`governor`): a burst, then a steady rate, per client.
+//!   [`RateLimit::admit`] holds a refusal for `[server] refusal_delay_ms` before answering it, so a
+//!   client that asks again the moment it is refused asks about once a second per connection
+//!   (and the per-address connection cap bounds its connections) instead of spinning a core.
 //! - [`RateLimits`]: every limited operation of the server, built from the config.
 
 use super::Config;
@@ -36,6 +39,8 @@ pub struct RateLimit {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// What is limited, for the error ("new channels", "joins").
     what: &'static str,
+    /// How long [`RateLimit::admit`] holds a refusal, at most.
+    refusal_delay: Duration,
 }
 
 impl RateLimit {
@@ -46,6 +51,26 @@ impl RateLimit {
         Self {
             limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst)),
             what,
+            refusal_delay: Duration::ZERO,
+        }
+    }
+
+    /// Refusals through [`RateLimit::admit`] wait `delay` (at most until the limit would admit).
+    pub fn with_refusal_delay(mut self, delay: Duration) -> Self {
+        self.refusal_delay = delay;
+        self
+    }
+
+    /// Like [`RateLimit::check`], but a refusal is answered only after the refusal delay, or
+    /// when the limit would let the client through, whichever comes first.
+    pub async fn admit(&self, ip: IpAddr) -> Result<(), ApiError> {
+        match self.limiter.check_key(&client_key(ip)) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                tokio::time::sleep(wait.min(self.refusal_delay)).await;
+                Err(rate_limited(self.what, wait))
+            }
         }
     }
 
@@ -101,32 +126,38 @@ impl RateLimits {
     pub fn new(config: &Config) -> Self {
         let relay = &config.relay;
         let identify = &config.identify;
+        let delay = Duration::from_millis(config.server.refusal_delay_ms);
         Self {
             channel_opens: RateLimit::new(
                 "new channels",
                 relay.channels_per_ip_per_minute,
                 relay.channels_per_ip_per_minute,
-            ),
+            )
+            .with_refusal_delay(delay),
             channel_joins: RateLimit::new(
                 "channel joins",
                 relay.joins_per_ip_per_minute,
                 relay.join_burst,
-            ),
+            )
+            .with_refusal_delay(delay),
             identify_sockets: RateLimit::new(
                 "Identify connections",
                 identify.runs_per_ip_per_minute,
                 identify.runs_per_ip_per_minute,
-            ),
+            )
+            .with_refusal_delay(delay),
             draws: RateLimit::new(
                 "moduli drawn",
                 identify.draws_per_ip_per_minute,
                 identify.draws_per_ip_per_minute,
-            ),
+            )
+            .with_refusal_delay(delay),
             registrations: RateLimit::new(
                 "registrations",
                 identify.registrations_per_ip_per_minute,
                 identify.registrations_per_ip_per_minute,
-            ),
+            )
+            .with_refusal_delay(delay),
         }
     }
 
@@ -179,5 +210,33 @@ mod tests {
         // The same person over IPv6-mapped IPv4 is still limited; someone else is not.
         assert!(limit.check("::ffff:127.0.0.2".parse().unwrap()).is_err());
         limit.check(you).unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_is_held_for_the_delay_or_until_the_limit_admits() {
+        let me: IpAddr = "127.0.0.2".parse().unwrap();
+        // One a minute: the next unit is 60 s away, so the refusal waits the whole delay.
+        let slow = RateLimit::new("draws", 1, 1).with_refusal_delay(Duration::from_secs(1));
+        slow.admit(me).await.unwrap();
+        let asked = tokio::time::Instant::now();
+        let refused = slow.admit(me).await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::RateLimited);
+        assert_eq!(asked.elapsed(), Duration::from_secs(1));
+        // 600 a minute: the next unit is 100 ms away, sooner than the delay.
+        let fast = RateLimit::new("joins", 600, 1).with_refusal_delay(Duration::from_secs(1));
+        fast.admit(me).await.unwrap();
+        let asked = tokio::time::Instant::now();
+        fast.admit(me).await.unwrap_err();
+        assert!(
+            asked.elapsed() <= Duration::from_millis(100),
+            "{:?}",
+            asked.elapsed()
+        );
+        // Without a delay a refusal is immediate.
+        let now = RateLimit::new("joins", 1, 1);
+        now.admit(me).await.unwrap();
+        let asked = tokio::time::Instant::now();
+        now.admit(me).await.unwrap_err();
+        assert_eq!(asked.elapsed(), Duration::ZERO);
     }
 }

@@ -237,20 +237,20 @@ async fn open(
     let ip = addr.ip();
     let opened = match (side, body.channel.as_deref()) {
         (Side::A, None) => {
-            state.limits.channel_opens.check(ip)?;
+            state.limits.channel_opens.admit(ip).await?;
             state
                 .relay
                 .create(ip, None, Side::A, || channel_name(&mut rand::rngs::OsRng))?
         }
         // Every named open spends a join, found or not: that is what bounds a scan of names.
         (Side::A, Some(name)) => {
-            state.limits.channel_joins.check(ip)?;
+            state.limits.channel_joins.admit(ip).await?;
             check_channel_name(name)?;
-            state.limits.channel_opens.check(ip)?;
+            state.limits.channel_opens.admit(ip).await?;
             state.relay.create(ip, Some(name), Side::A, String::new)?
         }
         (Side::B, Some(name)) => {
-            state.limits.channel_joins.check(ip)?;
+            state.limits.channel_joins.admit(ip).await?;
             check_channel_name(name)?;
             state
                 .relay

@@ -65,7 +65,7 @@ async fn peggy_upgrade(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     query: Result<Query<PeggyQuery>, QueryRejection>,
 ) -> Response {
-    if let Err(err) = state.limits.identify_sockets.check(addr.ip()) {
+    if let Err(err) = state.limits.identify_sockets.admit(addr.ip()).await {
         return refuse(&err);
     }
     let asked = query
@@ -85,7 +85,7 @@ async fn victor_upgrade(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     query: Result<Query<VictorQuery>, QueryRejection>,
 ) -> Response {
-    if let Err(err) = state.limits.identify_sockets.check(addr.ip()) {
+    if let Err(err) = state.limits.identify_sockets.admit(addr.ip()).await {
         return refuse(&err);
     }
     let asked = query
