@@ -973,11 +973,13 @@ type NameMaker = Box<dyn Fn(&mut StdRng) -> String>;
 
 /// A random name of the same shape as the live ones: `NNNNNN-word` (the hardened server), or
 /// D digits without a leading zero (the server before it gave out 4-digit names).
-fn name_maker(live: &[String]) -> Result<(String, NameMaker)> {
+/// Also says how many names of that shape there are.
+fn name_maker(live: &[String]) -> Result<(String, NameMaker, u64)> {
     if live.iter().all(|n| is_channel_name(n)) {
         return Ok((
             "NNNNNN-word".to_owned(),
             Box::new(|rng: &mut StdRng| channel_name(rng)),
+            CHANNEL_NAMES,
         ));
     }
     let digits = live.first().map_or(0, String::len);
@@ -991,6 +993,7 @@ fn name_maker(live: &[String]) -> Result<(String, NameMaker)> {
         return Ok((
             format!("{digits} digits"),
             Box::new(move |rng: &mut StdRng| rng.gen_range(low..low * 10).to_string()),
+            low * 9,
         ));
     }
     Err(format!(
@@ -1003,7 +1006,7 @@ async fn scan_names(common: &Common, plan: &ScanPlan) -> Result<()> {
     let base = common.base();
     let live = open_live_channels(&base, plan.live, plan.owners).await?;
     let live_set: HashSet<String> = live.iter().cloned().collect();
-    let (shape, make) = name_maker(&live)?;
+    let (shape, make, space) = name_maker(&live)?;
     let seed = plan.seed.unwrap_or_else(|| rand::thread_rng().r#gen());
     let mut rng = StdRng::seed_from_u64(seed);
     let mut names: Vec<String> = (0..plan.names).map(|_| make(&mut rng)).collect();
@@ -1145,11 +1148,11 @@ async fn scan_names(common: &Common, plan: &ScanPlan) -> Result<()> {
     // What blind luck gives the names the server looked up, with 10,000 channels live (the
     // issue's figure) in the whole name space.
     let looked_up = asked - refused;
-    let blind = looked_up as f64 * 10_000.0 / CHANNEL_NAMES as f64;
+    let blind = (looked_up as f64 * 10_000.0 / space as f64).min(1.0);
     detail(format!(
         "scan{}: seed {seed}; the first live name was at position {} of {total}; {} live names \
          were looked up (answered other than 429); answers: {}; {looked_up} names looked up in \
-         all, which with 10,000 channels live among {CHANNEL_NAMES} names hit one with \
+         all, which with 10,000 channels live among {space} names hit one with \
          probability ≤ {blind:.1e}",
         if plan.mix_live {
             " (live names mixed in)"
