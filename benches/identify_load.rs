@@ -1101,7 +1101,7 @@ async fn load(options: &Options) -> Result<()> {
             };
             let mut permit = Some(permit);
             let told = waiting.clone();
-            let result = cli::peggy(&endpoint, &format!("load-{i}"), k, move |seen| {
+            let result = cli::peggy(&endpoint, &format!("load-{i}"), k, false, move |seen| {
                 if let Seen::Waiting { peggy_id, .. } = seen {
                     permit.take();
                     let _ = told.send((i, Ok(peggy_id)));

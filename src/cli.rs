@@ -46,6 +46,10 @@ struct PeggyArgs {
     /// Number of secrets k (1–64); soundness per round is 2^-k.
     #[arg(long, short, default_value_t = crate::protocol::ffs::DEFAULT_K)]
     k: usize,
+    /// Play a Peggy without the secret: forget them once the public key is registered and
+    /// guess each challenge (a round passes with probability 2^-k). Victor is not told.
+    #[arg(long)]
+    cheat: bool,
 }
 
 #[derive(Debug, Args)]
@@ -284,7 +288,14 @@ fn verdict_result(outcome: identify::Outcome) -> Result<(), String> {
 }
 
 async fn peggy(args: PeggyArgs) -> Result<(), String> {
-    let outcome = identify::peggy(&endpoint(&args.relay), &args.name, args.k, print_seen).await?;
+    let outcome = identify::peggy(
+        &endpoint(&args.relay),
+        &args.name,
+        args.k,
+        args.cheat,
+        print_seen,
+    )
+    .await?;
     verdict_result(outcome)
 }
 

@@ -17,6 +17,70 @@ use zkrelay::{
     protocol::identify::{Message as Wire, PeggyRun},
 };
 
+/// `zkrelay peggy --cheat`: a Peggy who threw her secrets away bets on each challenge. With
+/// k = 20 she is caught in round 1 (she survives it with probability 2^-20); both sides see it,
+/// and the server treats her like any rejected Peggy (erased).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_peggy_who_cheats_is_caught_and_both_sides_see_the_round() {
+    use zkrelay::protocol::identify::{PeggyEvent, VictorEvent};
+    let server = start(60, |_| {}).await;
+    let peggy_end = endpoint(&server, 2);
+    let victor_end = endpoint(&server, 3);
+    let mut peggy_saw = Vec::new();
+    let mut victor_saw = Vec::new();
+    let peggy = identify::peggy(&peggy_end, "Bluffer", 20, true, |s| peggy_saw.push(s));
+    let victor = async {
+        let found = identify::find_peggy(&victor_end, "Bluffer", Duration::from_secs(10))
+            .await
+            .unwrap();
+        identify::victor(&victor_end, &found.peggy_id, 5, |s| victor_saw.push(s))
+            .await
+            .unwrap()
+    };
+    let (peggy_outcome, victor_outcome) = tokio::join!(peggy, victor);
+    let caught = Outcome {
+        accepted: false,
+        rounds_passed: 0,
+        rounds: 5,
+    };
+    assert_eq!(peggy_outcome.unwrap(), caught);
+    assert_eq!(victor_outcome, caught);
+    let guess = peggy_saw.iter().find_map(|s| match s {
+        Seen::Peggy(PeggyEvent::Committed {
+            round: 1, guess, ..
+        }) => guess.clone(),
+        _ => None,
+    });
+    let challenge = victor_saw.iter().find_map(|s| match s {
+        Seen::Victor(VictorEvent::Challenged { round: 1, e }) => Some(e.clone()),
+        _ => None,
+    });
+    let (guess, challenge) = (guess.unwrap(), challenge.unwrap());
+    assert_eq!(guess.len(), 20);
+    assert_ne!(guess, challenge, "she bet on ê and Victor drew another e");
+    assert!(peggy_saw.iter().any(|s| matches!(
+        s,
+        Seen::Peggy(PeggyEvent::Answered {
+            round: 1,
+            guessed: Some(false),
+            ..
+        })
+    )));
+    assert!(victor_saw.iter().any(|s| matches!(
+        s,
+        Seen::Victor(VictorEvent::Checked {
+            round: 1,
+            passed: false,
+            ..
+        })
+    )));
+    let lines: Vec<String> = peggy_saw.iter().filter_map(identify::describe).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("guessed wrong: caught")),
+        "{lines:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_peggy_and_cli_victor_complete_a_run_and_the_peggy_is_erased() {
     let server = start(60, |_| {}).await;
@@ -24,7 +88,7 @@ async fn cli_peggy_and_cli_victor_complete_a_run_and_the_peggy_is_erased() {
     let victor_end = endpoint(&server, 3);
     let mut peggy_saw = Vec::new();
     let mut victor_saw = Vec::new();
-    let peggy = identify::peggy(&peggy_end, "Peggy CLI", 20, |s| peggy_saw.push(s));
+    let peggy = identify::peggy(&peggy_end, "Peggy CLI", 20, false, |s| peggy_saw.push(s));
     let victor = async {
         let found = identify::find_peggy(&victor_end, "Peggy CLI", Duration::from_secs(10))
             .await

@@ -83,6 +83,48 @@ test('Peggy and Victor complete 10 rounds with k = 20 at |n| = 2048; then she is
   expect(errors).toEqual([]);
 });
 
+test('A Peggy without the secret guesses, is caught at 2048 bits / k = 20, and both pages show the round', async ({ browser }) => {
+  const name = 'Peggy Bluff';
+  const peggy = await open(browser, '/peggy');
+  const victor = await open(browser, '/victor');
+  const errors = [...collectErrors(peggy), ...collectErrors(victor)];
+  await peggy.fill('#peggy-name', name);
+  await peggy.fill('#peggy-k', '20');
+  await peggy.check('#peggy-cheat');
+  await peggy.click('#peggy-register');
+  await expect(peggy.locator('#peggy-status')).toHaveText('Waiting for a Victor…');
+  await expect(peggy.locator('#peggy-keys')).toContainText('threw the 20 secrets away');
+  // Victor's list shows her like any Peggy: nothing tells him she bluffs.
+  const row = victor.locator(`#victor-peggys tr.peggy[data-name="${name}"]`);
+  await expect(row).toContainText('free');
+  await expect(row).toContainText('2048');
+  await victor.fill('#victor-rounds', '10');
+  await victor.selectOption('#victor-mode', 'fast');
+  await row.locator('button.pick').click();
+
+  // She survives round 1 with probability 2^-20: caught there.
+  await expect(victor.locator('#victor-verdict')).toContainText('Rejected: caught at round 1');
+  await expect(peggy.locator('#peggy-verdict')).toContainText('Caught at round 1');
+  const vRounds = victor.locator('#victor-log tbody tr.round');
+  await expect(vRounds).toHaveCount(1);
+  await expect(vRounds.first().locator('td').nth(4)).toHaveText('✗ fail: caught');
+  await expect(victor.locator('#victor-log thead th')).toHaveCount(6);
+  await expect(victor.locator('#victor-log td.guess')).toHaveCount(0);
+  // Peggy's page shows her bet ê beside Victor's e, marked wrong.
+  const pRound = peggy.locator('#peggy-rounds tbody tr.round').first();
+  await expect(peggy.locator('#peggy-rounds thead th').nth(1)).toHaveText('her guess ê');
+  const guess = pRound.locator('td.guess');
+  await expect(guess).toHaveText(/^[01]{20}$/);
+  await expect(guess).toHaveClass(/wrong/);
+  const e = await pRound.locator('td').nth(3).textContent();
+  expect(e).toMatch(/^[01]{20}$/);
+  expect(await guess.textContent()).not.toBe(e);
+  expect(await vRounds.first().locator('td').nth(2).textContent()).toBe(e);
+  await expect(pRound.locator('td').nth(5)).toHaveText('✗ fail: caught');
+  await expect.poll(() => peggyRows(name)).toBe(0);
+  expect(errors).toEqual([]);
+});
+
 test('manual challenges: Victor sets the bits of each round himself', async ({ browser }) => {
   const name = 'Peggy Manual';
   const { peggy, victor, row } = await peggyWaits(browser, name, 4);

@@ -200,10 +200,14 @@ async fn finish(mut ws: Socket) {
 /// Registers as a new Peggy named `name` with k secrets, waits for a Victor and proves her
 /// identity in as many rounds as he asks. A Victor who leaves before his verdict is reported
 /// ([`PeggyEvent::Unpaired`]) and she waits for the next. Returns the verdict that ended her run.
+///
+/// With `cheat` she throws her secrets away as soon as the public key is made and bluffs: each
+/// round she bets on Victor's challenge, and passes only if she guessed it.
 pub async fn peggy(
     endpoint: &Endpoint,
     name: &str,
     k: usize,
+    cheat: bool,
     mut report: impl FnMut(Seen),
 ) -> Result<Outcome> {
     let api = Api::new(endpoint)?;
@@ -241,7 +245,12 @@ pub async fn peggy(
         bits: registered.bits,
         k: registered.k,
     });
-    let mut run = PeggyRun::new(&key);
+    let mut run = if cheat {
+        PeggyRun::cheating(key.public_key().clone())
+    } else {
+        PeggyRun::new(&key)
+    };
+    drop(key);
     loop {
         let message = next(&mut ws).await?;
         if matches!(message, Wire::Paired { .. }) {
@@ -382,15 +391,27 @@ pub fn describe(seen: &Seen) -> Option<String> {
         }
         Seen::Paired { name, bits, k } => format!("paired: Peggy {name:?}, |n| = {bits}, k = {k}"),
         Seen::Peggy(PeggyEvent::Started { rounds }) => format!("Victor asks for {rounds} rounds"),
-        Seen::Peggy(PeggyEvent::Committed { round, x }) => {
-            format!("round {round}: commit x = {}", abbreviate(x))
-        }
-        Seen::Peggy(PeggyEvent::Answered { round, e, y }) => {
-            format!(
-                "round {round}: challenge e = {e}, answer y = {}",
-                abbreviate(y)
-            )
-        }
+        Seen::Peggy(PeggyEvent::Committed { round, x, guess }) => match guess {
+            Some(guess) => format!(
+                "round {round}: bet on e = {guess}, commit x = {}",
+                abbreviate(x)
+            ),
+            None => format!("round {round}: commit x = {}", abbreviate(x)),
+        },
+        Seen::Peggy(PeggyEvent::Answered {
+            round,
+            e,
+            y,
+            guessed,
+        }) => format!(
+            "round {round}: challenge e = {e}, answer y = {}{}",
+            abbreviate(y),
+            match guessed {
+                Some(true) => " (guessed right: this round will pass)",
+                Some(false) => " (guessed wrong: caught)",
+                None => "",
+            }
+        ),
         Seen::Peggy(PeggyEvent::Checked { round, passed }) => {
             format!(
                 "round {round}: {}",

@@ -9,7 +9,7 @@ use super::{Link, Socket, SocketEvent};
 use crate::{
     api::{self, Registered},
     protocol::{
-        ffs::{self, BlumModulus, SecretKey, wire},
+        ffs::{self, BlumModulus, PublicKey, SecretKey, wire},
         identify::{
             Message, PeggyCard, PeggyEvent, PeggyRun, ProtocolError, VictorEvent, VictorRun,
         },
@@ -34,16 +34,19 @@ pub enum Update<E> {
     Ended { finished: bool, reason: String },
 }
 
-/// Peggy's keys, made in this page: the secrets never leave it.
+/// Peggy's keys, made in this page: the secrets never leave it. A cheating Peggy dropped hers
+/// (`key` is `None`) and has only the public key.
 pub struct PeggyKeys {
-    pub key: SecretKey,
+    pub key: Option<SecretKey>,
+    pub public: PublicKey,
     pub registered: Registered,
     /// Time the key generation took, in milliseconds.
     pub keygen_ms: f64,
 }
 
-/// Draws a modulus, makes k secrets and the public key here, and registers `name`.
-pub async fn register(name: &str, k: usize) -> Result<PeggyKeys, String> {
+/// Draws a modulus, makes k secrets and the public key here, and registers `name`. With
+/// `cheat` the secrets are thrown away once the public key is made: she will have to guess.
+pub async fn register(name: &str, k: usize, cheat: bool) -> Result<PeggyKeys, String> {
     let drawn = api::draw_modulus().await.map_err(|e| e.message)?;
     let n = wire::decode(&drawn.n, ffs::MAX_BITS)
         .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
@@ -57,7 +60,8 @@ pub async fn register(name: &str, k: usize) -> Result<PeggyKeys, String> {
         .await
         .map_err(|e| e.message)?;
     Ok(PeggyKeys {
-        key,
+        public: key.public_key().clone(),
+        key: (!cheat).then_some(key),
         registered,
         keygen_ms,
     })
@@ -119,7 +123,10 @@ pub fn peggy(
     keys: &PeggyKeys,
     mut on: impl FnMut(Update<PeggyEvent>) + 'static,
 ) -> Result<Socket, String> {
-    let mut run = PeggyRun::new(&keys.key);
+    let mut run = match &keys.key {
+        Some(key) => PeggyRun::new(key),
+        None => PeggyRun::cheating(keys.public.clone()),
+    };
     let mut rng = os_rng();
     let ending = Ending::new();
     let path = format!(

@@ -17,6 +17,9 @@ struct RoundRow {
     e: String,
     y: String,
     passed: Option<bool>,
+    /// A cheating Peggy's bet ê (her page only) and whether Victor's e matched it.
+    guess: Option<String>,
+    guessed: Option<bool>,
 }
 
 /// A big number shortened for a table cell (the full value is in the cell's title).
@@ -45,13 +48,22 @@ fn update_row(rows: RwSignal<Vec<RoundRow>>, round: u32, change: impl FnOnce(&mu
 }
 
 /// The rounds of a run: x, e, y, the check, and the soundness error after each passed round.
+/// With `guesses` (a cheating Peggy's own page) a column shows her bet ê beside Victor's e.
 #[component]
-fn RoundsTable(id: &'static str, rows: RwSignal<Vec<RoundRow>>, k: Signal<u32>) -> impl IntoView {
+fn RoundsTable(
+    id: &'static str,
+    rows: RwSignal<Vec<RoundRow>>,
+    k: Signal<u32>,
+    #[prop(optional, into)] guesses: Signal<bool>,
+) -> impl IntoView {
     view! {
         <table id=id class="rounds">
             <thead>
                 <tr>
                     <th>"round"</th>
+                    <Show when=move || guesses.get()>
+                        <th>"her guess ê"</th>
+                    </Show>
                     <th>"x = ±r² mod n"</th>
                     <th>"e"</th>
                     <th>"y = r·∏ sⱼ^eⱼ mod n"</th>
@@ -63,9 +75,15 @@ fn RoundsTable(id: &'static str, rows: RwSignal<Vec<RoundRow>>, k: Signal<u32>) 
                 <For each=move || rows.get() key=|row| row.clone() children=move |row| {
                     let check = match row.passed {
                         Some(true) => ("pass", "✓ pass"),
-                        Some(false) => ("fail", "✗ fail"),
+                        Some(false) => ("fail", "✗ fail: caught"),
                         None => ("", "…"),
                     };
+                    let guess_class = match row.guessed {
+                        Some(true) => "mono bits guess right",
+                        Some(false) => "mono bits guess wrong",
+                        None => "mono bits guess",
+                    };
+                    let guess = row.guess.clone().unwrap_or_default();
                     let soundness = match row.passed {
                         Some(true) => format!("2^-{}", k.get_untracked() * row.round),
                         _ => String::new(),
@@ -73,6 +91,9 @@ fn RoundsTable(id: &'static str, rows: RwSignal<Vec<RoundRow>>, k: Signal<u32>) 
                     view! {
                         <tr class="round" data-round=row.round>
                             <td>{row.round}</td>
+                            <Show when=move || guesses.get()>
+                                <td class=guess_class>{guess.clone()}</td>
+                            </Show>
                             <td class="mono" title=row.x.clone()>{short(&row.x)}</td>
                             <td class="mono bits">{row.e.clone()}</td>
                             <td class="mono" title=row.y.clone()>{short(&row.y)}</td>
@@ -105,6 +126,8 @@ enum PeggyPhase {
 pub fn PeggyPage() -> impl IntoView {
     let (name, set_name) = signal(String::new());
     let (k, set_k) = signal(crate::protocol::ffs::DEFAULT_K as u32);
+    let (cheat, set_cheat) = signal(false);
+    let cheating = RwSignal::new(false);
     let phase = RwSignal::new(PeggyPhase::Start);
     let status = RwSignal::new(String::new());
     let notice = RwSignal::new(String::new());
@@ -125,6 +148,7 @@ pub fn PeggyPage() -> impl IntoView {
             use crate::protocol::identify::PeggyEvent;
             let name = name.get_untracked();
             let k_value = k.get_untracked();
+            let bluff = cheat.get_untracked();
             leptos::task::spawn_local(async move {
                 let reset = move |message: String| {
                     session.set_value(None);
@@ -132,15 +156,24 @@ pub fn PeggyPage() -> impl IntoView {
                     status.set(String::new());
                     notice.set(message);
                 };
-                let keys = match identify::register(&name, k_value as usize).await {
+                let keys = match identify::register(&name, k_value as usize, bluff).await {
                     Ok(keys) => keys,
                     Err(e) => return reset(format!("Could not register: {e}")),
                 };
                 run_k.set(keys.registered.k);
-                keys_info.set(Some(format!(
-                    "“{}”: |n| = {} bits, k = {}, keys made here in {:.1} ms; your {} secrets stay in this page.",
-                    keys.registered.name, keys.registered.bits, keys.registered.k, keys.keygen_ms, keys.registered.k
-                )));
+                cheating.set(bluff);
+                let r = &keys.registered;
+                keys_info.set(Some(if bluff {
+                    format!(
+                        "“{}”: |n| = {} bits, k = {}. You made the keys in {:.1} ms and threw the {} secrets away: only the public key is left. Each round you bet on Victor's challenge before you commit; you pass only if he picks your guess (probability 2^-{}).",
+                        r.name, r.bits, r.k, keys.keygen_ms, r.k, r.k
+                    )
+                } else {
+                    format!(
+                        "“{}”: |n| = {} bits, k = {}, keys made here in {:.1} ms; your {} secrets stay in this page.",
+                        r.name, r.bits, r.k, keys.keygen_ms, r.k
+                    )
+                }));
                 let on = move |update: Update<PeggyEvent>| match update {
                     Update::Paired(_) => {
                         phase.set(PeggyPhase::Running);
@@ -155,13 +188,22 @@ pub fn PeggyPage() -> impl IntoView {
                     Update::Event(PeggyEvent::Started { rounds }) => {
                         status.set(format!("Victor asks for {rounds} rounds"));
                     }
-                    Update::Event(PeggyEvent::Committed { round, x }) => {
-                        update_row(rows, round, |r| r.x = x);
+                    Update::Event(PeggyEvent::Committed { round, x, guess }) => {
+                        update_row(rows, round, |r| {
+                            r.x = x;
+                            r.guess = guess;
+                        });
                     }
-                    Update::Event(PeggyEvent::Answered { round, e, y }) => {
+                    Update::Event(PeggyEvent::Answered {
+                        round,
+                        e,
+                        y,
+                        guessed,
+                    }) => {
                         update_row(rows, round, |r| {
                             r.e = e;
                             r.y = y;
+                            r.guessed = guessed;
                         });
                     }
                     Update::Event(PeggyEvent::Checked { round, passed }) => {
@@ -172,12 +214,22 @@ pub fn PeggyPage() -> impl IntoView {
                         rounds_passed,
                         rounds,
                     }) => {
-                        let text = if accepted {
-                            format!(
+                        let k = run_k.get_untracked();
+                        let text = match (accepted, bluff) {
+                            (true, false) => format!(
                                 "Victor accepted you: {rounds_passed} of {rounds} rounds passed."
-                            )
-                        } else {
-                            format!("Victor rejected you after {rounds_passed} of {rounds} rounds.")
+                            ),
+                            (false, false) => format!(
+                                "Victor rejected you after {rounds_passed} of {rounds} rounds."
+                            ),
+                            (true, true) => format!(
+                                "You fooled Victor: you guessed all {rounds} challenges, which happens with probability 2^-{}.",
+                                k * rounds
+                            ),
+                            (false, true) => format!(
+                                "Caught at round {}: Victor's challenge was not your guess, so your answer failed his check ({rounds_passed} of {rounds} rounds passed).",
+                                rounds_passed + 1
+                            ),
                         };
                         verdict.set(Some((accepted, text)));
                     }
@@ -201,7 +253,7 @@ pub fn PeggyPage() -> impl IntoView {
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (name, k, session, run_k, keys_info);
+        let _ = (name, k, cheat, cheating, session, run_k, keys_info);
     };
     let leave = move |_| {
         // Dropping the socket closes it: the server erases this Peggy and tells her Victor.
@@ -223,6 +275,12 @@ pub fn PeggyPage() -> impl IntoView {
                     prop:value=move || k.get().to_string()
                     on:input=move |ev| set_k.set(event_target_value(&ev).parse().unwrap_or(20)) /></label>
                 " "
+                <label title="She registers a public key but keeps no secrets, and bluffs: Victor's page does not know.">
+                    <input id="peggy-cheat" type="checkbox"
+                        prop:checked=move || cheat.get()
+                        on:change=move |ev| set_cheat.set(event_target_checked(&ev)) />
+                    " Peggy without the secret (she guesses)"</label>
+                " "
                 <button id="peggy-register" on:click=register
                     disabled=move || phase.get() != PeggyPhase::Start || name.get().trim().is_empty()>"Register and wait"</button>
                 " "
@@ -232,7 +290,7 @@ pub fn PeggyPage() -> impl IntoView {
             <p id="peggy-notice" class="notice">{move || notice.get()}</p>
             <p id="peggy-status">{move || status.get()}</p>
             <p id="peggy-keys" class="muted">{move || keys_info.get().unwrap_or_default()}</p>
-            <RoundsTable id="peggy-rounds" rows=rows k=run_k.into() />
+            <RoundsTable id="peggy-rounds" rows=rows k=run_k.into() guesses=cheating />
             <p id="peggy-verdict" class=move || match verdict.get() { Some((true, _)) => "verdict pass", Some((false, _)) => "verdict fail", None => "verdict" }>
                 {move || verdict.get().map(|v| v.1).unwrap_or_default()}
             </p>
@@ -364,7 +422,7 @@ pub fn VictorPage() -> impl IntoView {
                         )
                     } else {
                         format!(
-                            "Rejected: round {} failed ({} of {} passed).",
+                            "Rejected: caught at round {} — the answer failed the check ({} of {} rounds passed). An honest Peggy never fails a round.",
                             v.rounds_passed + 1,
                             v.rounds_passed,
                             v.rounds

@@ -2,7 +2,8 @@
 //! and the three state machines that speak it.
 //!
 //! - [`Message`] — one JSON object per WebSocket text message, tagged by `"type"`.
-//! - [`PeggyRun`] — the prover's side: answers `start`, `challenge`, `result` and `verdict`.
+//! - [`PeggyRun`] — the prover's side: answers `start`, `challenge`, `result` and `verdict`,
+//!   with her secrets or, as a cheater who has only the public key, by guessing each challenge.
 //! - [`VictorRun`] — the verifier's side on [`VictorRun::new`]'s `start`: takes commitments,
 //!   issues challenges (random or chosen bit by bit), checks responses, sends the verdict.
 //! - [`Referee`] — the server's view of one pairing: the order of the messages and the shape and
@@ -28,8 +29,8 @@
 //! pure: the state machines take an RNG from the caller and return the messages to send.
 
 use super::ffs::{
-    self, BlumModulus, Challenge, Commitment, PendingRound, Prover, PublicKey, Response, SecretKey,
-    VerifierSession, rand_core::CryptoRng, wire,
+    self, BlumModulus, Challenge, Cheater, CheaterRound, Commitment, PendingRound, Prover,
+    PublicKey, Response, SecretKey, VerifierSession, rand_core::CryptoRng, wire,
 };
 use core::fmt;
 use serde::{Deserialize, Serialize};
@@ -250,10 +251,20 @@ fn unexpected(from: Party, message: &Message, expected: &str) -> ProtocolError {
 pub enum PeggyEvent {
     /// Victor asked for `rounds` rounds.
     Started { rounds: u32 },
-    /// She committed x in `round`.
-    Committed { round: u32, x: String },
-    /// She answered Victor's challenge e with y.
-    Answered { round: u32, e: String, y: String },
+    /// She committed x in `round`. A cheater also says which challenge ê she bet on.
+    Committed {
+        round: u32,
+        x: String,
+        guess: Option<String>,
+    },
+    /// She answered Victor's challenge e with y. A cheater's `guessed` says whether e was her ê,
+    /// that is, whether this round will pass.
+    Answered {
+        round: u32,
+        e: String,
+        y: String,
+        guessed: Option<bool>,
+    },
     /// Victor's check of the round.
     Checked { round: u32, passed: bool },
     /// The run's outcome.
@@ -268,13 +279,69 @@ pub enum PeggyEvent {
 }
 
 /// The prover's side of one run. Her secrets stay in the [`Prover`]; each round's r lives in a
-/// [`PendingRound`] that one response consumes.
+/// [`PendingRound`] that one response consumes. A cheating Peggy ([`PeggyRun::cheating`]) has
+/// only the public key and bets on each challenge before she commits.
 pub struct PeggyRun {
-    prover: Prover,
+    prover: Proving,
     rounds: u32,
     round: u32,
-    pending: Option<PendingRound>,
+    pending: Option<Pending>,
     finished: bool,
+}
+
+/// How Peggy proves: with her secrets, or by guessing.
+enum Proving {
+    Honest(Prover),
+    Cheating(Cheater),
+}
+
+/// A committed round, waiting for its challenge.
+enum Pending {
+    Honest(PendingRound),
+    Cheating(CheaterRound),
+}
+
+impl Proving {
+    fn k(&self) -> usize {
+        match self {
+            Self::Honest(prover) => prover.public_key().k(),
+            Self::Cheating(cheater) => cheater.public_key().k(),
+        }
+    }
+
+    fn commit<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> (Pending, Commitment) {
+        match self {
+            Self::Honest(prover) => {
+                let (round, commitment) = prover.commit(rng);
+                (Pending::Honest(round), commitment)
+            }
+            Self::Cheating(cheater) => {
+                let (round, commitment) = cheater.commit(rng);
+                (Pending::Cheating(round), commitment)
+            }
+        }
+    }
+}
+
+impl Pending {
+    /// The cheater's bet ê, as wire bits.
+    fn guess(&self) -> Option<String> {
+        match self {
+            Self::Honest(_) => None,
+            Self::Cheating(round) => Some(bits_text(round.guess())),
+        }
+    }
+
+    /// y, and for a cheater whether the challenge was her guess.
+    fn respond(self, challenge: &Challenge) -> Result<(Response, Option<bool>), ffs::Error> {
+        match self {
+            Self::Honest(round) => Ok((round.respond(challenge)?, None)),
+            Self::Cheating(round) => {
+                let guessed = round.guessed_right(challenge);
+                Ok((round.respond(challenge), Some(guessed)))
+            }
+        }
+    }
 }
 
 /// What a state machine wants done after a message: show `events`, then send `send` in order.
@@ -299,8 +366,18 @@ impl<E> Step<E> {
 impl PeggyRun {
     /// A run proving knowledge of `key`'s secrets.
     pub fn new(key: &SecretKey) -> Self {
+        Self::with(Proving::Honest(Prover::new(key)))
+    }
+
+    /// A run by a Peggy without the secrets of `public`: each round she guesses ê, sends an x
+    /// that passes only for e = ê, and survives the round with probability 2^−k.
+    pub fn cheating(public: PublicKey) -> Self {
+        Self::with(Proving::Cheating(Cheater::new(public)))
+    }
+
+    fn with(prover: Proving) -> Self {
         Self {
-            prover: Prover::new(key),
+            prover,
             rounds: 0,
             round: 0,
             pending: None,
@@ -308,9 +385,15 @@ impl PeggyRun {
         }
     }
 
+    /// Whether this Peggy bluffs (has no secrets).
+    pub fn is_cheating(&self) -> bool {
+        matches!(self.prover, Proving::Cheating(_))
+    }
+
     fn commit<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> (PeggyEvent, Message) {
         self.round += 1;
         let (pending, commitment) = self.prover.commit(rng);
+        let guess = pending.guess();
         self.pending = Some(pending);
         let x = wire::encode(commitment.x());
         let round = self.round;
@@ -318,6 +401,7 @@ impl PeggyRun {
             PeggyEvent::Committed {
                 round,
                 x: x.clone(),
+                guess,
             },
             Message::Commit { round, x },
         )
@@ -330,7 +414,7 @@ impl PeggyRun {
         rng: &mut R,
         message: Message,
     ) -> Result<Step<PeggyEvent>, ProtocolError> {
-        let k = self.prover.public_key().k();
+        let k = self.prover.k();
         match message {
             Message::Paired { .. } => Ok(Step::default()),
             Message::Error { message, .. } => Err(ProtocolError::new(message)),
@@ -357,7 +441,7 @@ impl PeggyRun {
                     .pending
                     .take()
                     .ok_or_else(|| ProtocolError::new("a challenge arrived before a commitment"))?;
-                let response = pending
+                let (response, guessed) = pending
                     .respond(&challenge)
                     .map_err(|err| ProtocolError::value("the challenge", round, err))?;
                 let y = wire::encode(response.y());
@@ -366,6 +450,7 @@ impl PeggyRun {
                         round,
                         e,
                         y: y.clone(),
+                        guessed,
                     }],
                     vec![Message::Response { round, y }],
                 ))

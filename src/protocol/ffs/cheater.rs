@@ -28,6 +28,11 @@ impl Cheater {
         Self { public }
     }
 
+    /// The public key it pretends to hold the secrets of.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
     /// Guesses ê, picks y and sends x = ±y² · ∏ I_j^{ê_j} mod n.
     pub fn commit<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> (CheaterRound, Commitment) {
         let m = &*self.public.modulus.modulus;

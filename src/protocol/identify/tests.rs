@@ -35,9 +35,19 @@ fn run(
     rounds: u32,
     manual: Option<&dyn Fn(u32, usize) -> Vec<bool>>,
 ) -> Transcript {
-    let mut rng = rng(7);
+    run_with(PeggyRun::new(prover_key), public, rounds, manual, 7)
+}
+
+/// [`run`] with any Peggy and the run's RNG seed.
+fn run_with(
+    mut peggy: PeggyRun,
+    public: &PublicKey,
+    rounds: u32,
+    manual: Option<&dyn Fn(u32, usize) -> Vec<bool>>,
+    seed: u64,
+) -> Transcript {
+    let mut rng = rng(seed);
     let mut referee = Referee::new(public);
-    let mut peggy = PeggyRun::new(prover_key);
     let (mut victor, start) = VictorRun::new(public.clone(), rounds).unwrap();
     let mut peggy_events = Vec::new();
     let mut victor_events = Vec::new();
@@ -618,4 +628,67 @@ fn unpaired_is_the_servers_and_peggy_starts_afresh_after_it() {
     };
     assert!(t.0.accepted && t.1, "{t:?}");
     assert!(peggy.is_finished());
+}
+
+/// A Peggy without the secrets bets on each challenge; she passes exactly the rounds she
+/// guessed, is caught at the first wrong guess, and Victor's side cannot tell her from an honest
+/// Peggy until then (same messages, same referee).
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_cheating_peggy_passes_only_the_rounds_she_guessed() {
+    let key = key(&mut rng(3), 2);
+    let mut caught_at = Vec::new();
+    for seed in 0..40 {
+        let peggy = PeggyRun::cheating(key.public_key().clone());
+        assert!(peggy.is_cheating());
+        let t = run_with(peggy, key.public_key(), 6, None, seed);
+        assert!(t.referee_done, "the server sees a well-formed run");
+        let guesses: Vec<bool> = t
+            .peggy
+            .iter()
+            .filter_map(|e| match e {
+                PeggyEvent::Committed { guess, .. } => {
+                    assert!(guess.as_ref().is_some_and(|g| g.len() == 2));
+                    None
+                }
+                PeggyEvent::Answered { guessed, .. } => Some(guessed.expect("a cheater says")),
+                _ => None,
+            })
+            .collect();
+        let checks: Vec<bool> = t
+            .victor
+            .iter()
+            .filter_map(|e| match e {
+                VictorEvent::Checked { passed, .. } => Some(*passed),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(guesses, checks, "a round passes exactly when she guessed e");
+        let verdict = verdict_of(&t);
+        let first_miss = guesses.iter().position(|g| !g);
+        assert_eq!(verdict.accepted, first_miss.is_none());
+        if let Some(miss) = first_miss {
+            assert_eq!(verdict.rounds_passed as usize, miss);
+            caught_at.push(miss + 1);
+        }
+    }
+    // With k = 2 she survives 6 rounds with probability 2^-12: over 40 runs she is caught each
+    // time, mostly in round 1 (probability 3/4) and sometimes later.
+    assert_eq!(caught_at.len(), 40);
+    assert!(caught_at.contains(&1) && caught_at.iter().any(|&r| r > 1));
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn an_honest_peggy_reports_no_guesses() {
+    let key = key(&mut rng(4), 3);
+    let t = run(&key, key.public_key(), 2, None);
+    assert!(t.peggy.iter().all(|e| !matches!(
+        e,
+        PeggyEvent::Committed { guess: Some(_), .. }
+            | PeggyEvent::Answered {
+                guessed: Some(_),
+                ..
+            }
+    )));
 }
