@@ -32,6 +32,9 @@ enum Command {
     Receive(ReceiveArgs),
     /// Register as a new Peggy and prove your identity to the Victor who picks you.
     Peggy(PeggyArgs),
+    /// Run many identifications in memory, an honest and a bluffing Peggy against a Victor, and
+    /// compare the bluffer's acceptance rate with the theory 2^-k·t (no server needed).
+    Soundness(SoundnessArgs),
     /// Identify a waiting Peggy by name; exits 0 only if she is accepted.
     Victor(VictorArgs),
 }
@@ -50,6 +53,23 @@ struct PeggyArgs {
     /// guess each challenge (a round passes with probability 2^-k). Victor is not told.
     #[arg(long)]
     cheat: bool,
+}
+
+#[derive(Debug, Args)]
+struct SoundnessArgs {
+    /// Runs per Peggy (1–100000).
+    #[arg(long, short = 'n', default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::protocol::identify::soundness::MAX_RUNS)))]
+    runs: u32,
+    /// Secrets k (1–64): a bluffer survives a round with probability 2^-k.
+    #[arg(long, short, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=64))]
+    k: u8,
+    /// Rounds t per run (1–1024).
+    #[arg(long, short = 't', default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    rounds: u32,
+    /// Bits of the Blum modulus made for the batch (even, 16–4096; under 1024 is a demo size).
+    #[arg(long, default_value_t = 2048)]
+    bits: u32,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +148,7 @@ pub fn main() -> ExitCode {
         Command::Receive(args) => runtime.block_on(receive(args)),
         Command::Peggy(args) => runtime.block_on(peggy(args)),
         Command::Victor(args) => runtime.block_on(victor(args)),
+        Command::Soundness(args) => soundness(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -297,6 +318,70 @@ async fn peggy(args: PeggyArgs) -> Result<(), String> {
     )
     .await?;
     verdict_result(outcome)
+}
+
+fn soundness(args: &SoundnessArgs) -> Result<(), String> {
+    use crate::protocol::{
+        ffs::{BlumModulus, SecretKey},
+        identify::soundness::{Contender, Tally},
+    };
+    let mut rng = crate::rng::os_rng();
+    let modulus = BlumModulus::generate_demo(&mut rng, args.bits)
+        .map_err(|e| format!("cannot make a {}-bit modulus: {e}", args.bits))?;
+    let key = SecretKey::generate(&mut rng, &modulus, usize::from(args.k))
+        .map_err(|e| format!("cannot make keys: {e}"))?;
+    let public = key.public_key();
+    println!(
+        "{} runs of t = {} rounds each, k = {}, |n| = {} bits{}",
+        args.runs,
+        args.rounds,
+        args.k,
+        modulus.bits(),
+        if modulus.is_demo() {
+            " (demo size: insecure)"
+        } else {
+            ""
+        }
+    );
+    for (who, contender) in [
+        ("honest Peggy", Contender::honest(&key)),
+        (
+            "Peggy without the secret",
+            Contender::cheating(public.clone()),
+        ),
+    ] {
+        let mut tally = Tally::new(public.k(), args.rounds);
+        for _ in 0..args.runs {
+            tally.record(
+                contender
+                    .run(&mut rng, public, args.rounds)
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        let caught: Vec<String> = tally
+            .caught()
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| format!("{}:{n}", i + 1))
+            .collect();
+        println!(
+            "{who}: accepted {} of {} = {:.4}; a bluffer's 2^-{} = {:.4} ± {:.4} (3σ), measured at {:.2}σ; caught in round {}",
+            tally.accepted(),
+            tally.runs(),
+            tally.rate(),
+            u32::from(args.k) * args.rounds,
+            tally.expected(),
+            3.0 * tally.sigma(),
+            tally.deviation(),
+            if caught.is_empty() {
+                "none".to_owned()
+            } else {
+                caught.join(" ")
+            }
+        );
+    }
+    Ok(())
 }
 
 async fn victor(args: VictorArgs) -> Result<(), String> {

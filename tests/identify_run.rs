@@ -428,3 +428,53 @@ async fn a_peggy_leaving_or_going_silent_ends_the_run_a_victor_only_his_seat() {
     assert!(listed(&server).await.is_empty());
     server.stop().await.unwrap();
 }
+
+/// `zkrelay soundness`: many runs in memory; the honest Peggy is always accepted, the bluffer's
+/// rate is printed with its theory, and bad input is refused with a clear message.
+#[test]
+fn the_cli_soundness_batch_reports_both_peggys_and_refuses_bad_input() {
+    let zkrelay = env!("CARGO_BIN_EXE_zkrelay");
+    let out = std::process::Command::new(zkrelay)
+        .args([
+            "soundness",
+            "--runs",
+            "400",
+            "-k",
+            "1",
+            "-t",
+            "1",
+            "--bits",
+            "256",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("(demo size: insecure)"), "{text}");
+    assert!(
+        text.contains("honest Peggy: accepted 400 of 400 = 1.0000"),
+        "{text}"
+    );
+    let bluffer = text
+        .lines()
+        .find(|l| l.starts_with("Peggy without the secret: accepted "))
+        .unwrap();
+    let accepted: u32 = bluffer["Peggy without the secret: accepted ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // 400 runs at p = 1/2: σ = 10 runs; 6σ either side never fails in practice.
+    assert!((140..=260).contains(&accepted), "{bluffer}");
+    assert!(bluffer.contains("a bluffer's 2^-1 = 0.5000"), "{bluffer}");
+    for bad in [["--runs", "0"], ["-k", "65"], ["--bits", "15"]] {
+        let out = std::process::Command::new(zkrelay)
+            .arg("soundness")
+            .args(bad)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad:?} was accepted");
+        assert!(!out.stderr.is_empty());
+    }
+}

@@ -198,3 +198,41 @@ test('Victor stopping a run leaves Peggy waiting; the next run completes', async
   await expect.poll(() => peggyRows(name)).toBe(0);
   expect(errors).toEqual([]);
 });
+
+test('many runs at k = 1, t = 1: the bluffer is accepted within 3σ of 1/2, drawn live on the chart', async ({ browser, request }) => {
+  // Server-rendered frame: the chart with its axes, theory line and band before any script runs.
+  const html = await (await request.get('/victor')).text();
+  expect(html).toMatch(/<svg[^>]*id="soundness-chart"[^>]*data-runs="0"/);
+  expect(html).toMatch(/<line[^>]*class="theory"/);
+  expect(html).toMatch(/<polygon class="band" points="[0-9]/);
+  const victor = await open(browser, '/victor');
+  const errors = collectErrors(victor);
+  const chart = victor.locator('#soundness-chart');
+  await expect(chart).toHaveAttribute('data-runs', '0');
+  await victor.fill('#batch-runs', '1000');
+  await victor.fill('#batch-k', '1');
+  await victor.fill('#batch-t', '1');
+  await victor.click('#batch-run');
+  await expect(chart).toHaveAttribute('data-runs', '1000', { timeout: 30_000 });
+  await expect(victor.locator('#batch-note')).toContainText('1000 runs per Peggy');
+  const n = Number(await chart.getAttribute('data-runs'));
+  const accepted = Number(await chart.getAttribute('data-accepted'));
+  const expected = Number(await chart.getAttribute('data-expected'));
+  const sigma = Number(await chart.getAttribute('data-sigma'));
+  expect(expected).toBe(0.5);
+  expect(sigma).toBeCloseTo(Math.sqrt(0.25 / 1000), 6);
+  expect(Math.abs(accepted / n - 0.5)).toBeLessThanOrEqual(3 * sigma);
+  expect(Number(await chart.getAttribute('data-honest-accepted'))).toBe(1000);
+  await expect(chart.locator('line.theory')).toHaveAttribute('data-p', '0.500000');
+  // The curves were drawn point by point as runs finished (100 updates + the start).
+  const points = Number(await chart.locator('polyline.cheater').getAttribute('data-points'));
+  expect(points).toBeGreaterThanOrEqual(50);
+  const drawn = (await chart.locator('polyline.cheater').getAttribute('points'))!.trim().split(' ');
+  expect(drawn.length).toBe(points);
+  expect((await chart.locator('polygon.band').getAttribute('points'))!.split(' ').length).toBeGreaterThan(100);
+  // Every rejected run was caught in round 1.
+  const bar = victor.locator('#caught-chart g.bar[data-round="1"]');
+  await expect(bar).toHaveAttribute('data-count', String(n - accepted));
+  await expect(victor.locator('#soundness-summary')).toContainText('within 3σ of the theory');
+  expect(errors).toEqual([]);
+});

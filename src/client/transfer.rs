@@ -6,7 +6,7 @@
 //! and collects the plaintext into a `Blob`.
 
 use super::{
-    Socket, SocketEvent,
+    Socket, SocketEvent, sleep_ms,
     webcrypto::{Backend, FrameOpener, FrameSealer, OpenedFrame, SealedFrame},
 };
 use crate::protocol::relay::{
@@ -194,15 +194,6 @@ impl Data {
             }
         }
     }
-}
-
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// Calls `report` about [`PROGRESS_STEPS`] times over a transfer, and at its end.

@@ -36,6 +36,7 @@ use core::fmt;
 use serde::{Deserialize, Serialize};
 
 mod referee;
+pub mod soundness;
 
 pub use referee::{Progress, Referee};
 
