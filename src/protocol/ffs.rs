@@ -14,6 +14,8 @@
 //! - [`VerifierSession`] — t rounds (default ⌈40/k⌉), [`Verdict`] with soundness 2^−k·t,
 //!   repeated x detection, typed errors for messages out of order.
 //! - [`Cheater`] — a prover without secrets that passes a round with probability 2^−k.
+//! - [`Simulator`] / [`Transcript`] — transcripts made without the secret that verify and are
+//!   distributed like real ones: the zero-knowledge argument, as code.
 //! - [`wire`] — the canonical encoding: big numbers are **lowercase hex without leading
 //!   zeros**, bounded in length before parsing; challenges are strings of `0`/`1`.
 //!
@@ -32,6 +34,7 @@ mod keys;
 mod modulus;
 mod round;
 mod session;
+mod simulator;
 pub mod wire;
 
 pub use cheater::{Cheater, CheaterRound};
@@ -47,6 +50,7 @@ pub use session::{
     MAX_ROUNDS, TARGET_SOUNDNESS_BITS, Verdict, VerifierSession, default_rounds, soundness_bits,
     soundness_error,
 };
+pub use simulator::{Simulator, Transcript};
 
 #[cfg(test)]
 mod tests;
