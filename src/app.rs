@@ -1,6 +1,8 @@
 //! The web app's shell and routes. Rendered on the server, then hydrated in the browser.
 
-use crate::pages::{HomePage, NotFound, PeggyPage, ReceivePage, SendPage, VictorPage};
+use crate::pages::{
+    HomePage, NotFound, PeggyPage, ReceivePage, SendPage, SimulatorPage, VictorPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
@@ -55,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=HomePage />
                     <Route path=StaticSegment("peggy") view=PeggyPage />
                     <Route path=StaticSegment("victor") view=VictorPage />
+                    <Route path=StaticSegment("simulator") view=SimulatorPage />
                     <Route path=StaticSegment("send") view=SendPage />
                     <Route path=StaticSegment("receive") view=ReceivePage />
                 </Routes>

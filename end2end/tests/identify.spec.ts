@@ -236,3 +236,35 @@ test('many runs at k = 1, t = 1: the bluffer is accepted within 3σ of 1/2, draw
   await expect(victor.locator('#soundness-summary')).toContainText('within 3σ of the theory');
   expect(errors).toEqual([]);
 });
+
+test('the simulator page: both transcripts verify, and the guessing game keeps score', async ({ browser }) => {
+  const page = await open(browser, '/victor');
+  const errors = collectErrors(page);
+  await page.click('a[href="/simulator"]');
+  await expect(page.locator('h1')).toHaveText('Which one is real?');
+  await expect(page.locator('#sim-score')).toHaveText('Score: 0 right of 0');
+  let right = 0;
+  for (let round = 1; round <= 8; round++) {
+    await page.click('#sim-next');
+    const cards = page.locator('.transcript');
+    for (let i = 0; i < 2; i++) {
+      const card = cards.nth(i);
+      await expect(card.locator('.check')).toHaveClass(/pass/);
+      await expect(card.locator('.check')).toHaveText(/^y²( · I[123])* mod n = \d+ = (x|n − x) ✓$/);
+      for (const part of ['.x', '.y']) {
+        const v = Number(await card.locator(part).textContent());
+        expect(v).toBeGreaterThan(0);
+        expect(v).toBeLessThan(553913);
+      }
+      await expect(card.locator('.e')).toHaveText(/^[01]{3}$/);
+    }
+    // Guess A every time; the reveal says which was real.
+    await cards.nth(0).locator('button.guess').click();
+    const reveal = await cards.nth(0).locator('.reveal').textContent();
+    if (reveal!.startsWith('real')) right++;
+    await expect(cards.nth(1).locator('.reveal')).toHaveText(reveal!.startsWith('real') ? /^simulated/ : /^real/);
+    await expect(page.locator('#sim-score')).toHaveText(`Score: ${right} right of ${round}`);
+    await expect(cards.nth(1).locator('button.guess')).toBeDisabled();
+  }
+  expect(errors).toEqual([]);
+});

@@ -295,7 +295,7 @@ pub fn PeggyPage() -> impl IntoView {
             <p id="peggy-verdict" class=move || match verdict.get() { Some((true, _)) => "verdict pass", Some((false, _)) => "verdict fail", None => "verdict" }>
                 {move || verdict.get().map(|v| v.1).unwrap_or_default()}
             </p>
-            <p class="muted"><A href="/">"Choose another role"</A></p>
+            <p class="muted"><A href="/simulator">"Why does a run reveal nothing about the secrets? Play “which one is real?”"</A>" · "<A href="/">"Choose another role"</A></p>
         </section>
     }
 }
@@ -583,7 +583,7 @@ pub fn VictorPage() -> impl IntoView {
                 {move || verdict.get().map(|v| v.1).unwrap_or_default()}
             </p>
             <ManyRuns />
-            <p class="muted"><A href="/">"Choose another role"</A></p>
+            <p class="muted"><A href="/simulator">"Why does a run reveal nothing about the secrets? Play “which one is real?”"</A>" · "<A href="/">"Choose another role"</A></p>
         </section>
     }
 }

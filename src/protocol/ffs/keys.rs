@@ -74,6 +74,15 @@ impl SecretKey {
         }
     }
 
+    /// The key of the Handbook of Applied Cryptography's Example 10.27: n = 683 · 811 = 553913,
+    /// s = (157, 43215, 4646), b = (1, 0, 1), so I = (441845, 338402, 124423). Its n has 20 bits
+    /// and its secrets are printed in a book: for teaching only, never for identification.
+    pub fn handbook_example() -> Result<Self, Error> {
+        let modulus = BlumModulus::from_stored(&BoxedUint::from(553_913u64))?;
+        let s = [157u64, 43_215, 4_646].map(BoxedUint::from);
+        Self::from_secrets(&modulus, &s, &[true, false, true])
+    }
+
     /// Builds a key from given secrets and sign bits (b_j = `true` means I_j carries −1), e.g.
     /// for published test vectors. Each s_j must be a unit modulo n. With no RNG at hand the
     /// one inversion is not blinded (see the `arith` module's security note): prefer

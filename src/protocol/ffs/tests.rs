@@ -62,6 +62,13 @@ fn handbook_example_10_27_round() {
     }
     let wire = serde_json::to_string(key.public_key()).unwrap();
     assert_eq!(wire, r#"{"n":"873b9","k":3,"i":["6bdf5","529e2","1e607"]}"#);
+    // The public constructor builds the same key: I = (441845, 338402, 124423) in hex.
+    let book = SecretKey::handbook_example().unwrap();
+    assert_eq!(serde_json::to_string(book.public_key()).unwrap(), wire);
+    assert_eq!(
+        book.public_key().identifiers(),
+        [u(441_845), u(338_402), u(124_423)]
+    );
 }
 
 /// Runs a whole honest session and returns its verdict.
