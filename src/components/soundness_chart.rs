@@ -165,7 +165,7 @@ pub fn rate_svg(d: &ChartData) -> String {
 /// In which round the bluffer was caught: measured bars and the theory's marks, as SVG text.
 pub fn caught_svg(d: &ChartData) -> String {
     let mut svg = format!(
-        r#"<svg id="caught-chart" class="chart" viewBox="0 0 640 140" role="img" aria-label="round in which the bluffer was caught"><text class="tick" x="{LEFT:.0}" y="10">caught in round …</text>"#
+        r#"<svg id="caught-chart" class="chart" viewBox="0 0 640 152" role="img" aria-label="round in which the bluffer was caught"><text class="tick" x="{LEFT:.0}" y="12">caught in round …</text>"#
     );
     let caught = d.cheater.caught();
     let shown = caught.len().min(MAX_BARS);
@@ -176,13 +176,14 @@ pub fn caught_svg(d: &ChartData) -> String {
         let round = i as u32 + 1;
         let expected = d.cheater.expected_caught_share(round) * runs;
         let scale = |v: f64| 100.0 * v / top.max(expected);
-        let (height, mark) = (scale(f64::from(count)), 110.0 - scale(expected));
+        // Bars stand on y = 124 and reach at most y = 24, under the label.
+        let (height, mark) = (scale(f64::from(count)), 124.0 - scale(expected));
         let x = LEFT + slot * i as f64;
         let _ = write!(
             svg,
-            r#"<g class="bar" data-round="{round}" data-count="{count}" data-expected="{expected:.3}"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{height:.1}"/><line class="theory" x1="{:.1}" x2="{:.1}" y1="{mark:.1}" y2="{mark:.1}"/><text class="tick" x="{:.1}" y="126" text-anchor="middle">{round}</text></g>"#,
+            r#"<g class="bar" data-round="{round}" data-count="{count}" data-expected="{expected:.3}"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{height:.1}"/><line class="theory" x1="{:.1}" x2="{:.1}" y1="{mark:.1}" y2="{mark:.1}"/><text class="tick" x="{:.1}" y="140" text-anchor="middle">{round}</text></g>"#,
             x + slot * 0.15,
-            110.0 - height,
+            124.0 - height,
             slot * 0.7,
             x + slot * 0.1,
             x + slot * 0.9,

@@ -1,0 +1,45 @@
+// Pictures of the teaching pages for the README, at a laptop's and a phone's size.
+import { test, expect, Browser, Page } from '@playwright/test';
+import * as path from 'path';
+
+const out = path.resolve(__dirname, '../../docs/screenshots');
+const sizes = [{ name: '1280', width: 1280, height: 900 }, { name: '390', width: 390, height: 844 }];
+
+async function open(browser: Browser, url: string, size: { width: number; height: number }): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: size })).newPage();
+  await page.goto(url);
+  await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  return page;
+}
+
+for (const size of sizes) {
+  test(`screenshots at ${size.name} px`, async ({ browser }) => {
+    // A Peggy without the secret, caught: both pages.
+    const name = `Mallory ${size.name}`;
+    const peggy = await open(browser, '/peggy', size);
+    const victor = await open(browser, '/victor', size);
+    await peggy.fill('#peggy-name', name);
+    await peggy.fill('#peggy-k', '2');
+    await peggy.check('#peggy-cheat');
+    await peggy.click('#peggy-register');
+    await expect(peggy.locator('#peggy-status')).toHaveText('Waiting for a Victor…');
+    await victor.fill('#victor-rounds', '6');
+    await victor.locator(`#victor-peggys tr.peggy[data-name="${name}"] button.pick`).click();
+    await expect(victor.locator('#victor-verdict')).not.toBeEmpty();
+    await expect(peggy.locator('#peggy-verdict')).not.toBeEmpty();
+    await peggy.screenshot({ path: `${out}/peggy-cheat-${size.name}.png`, fullPage: true });
+    await victor.screenshot({ path: `${out}/victor-caught-${size.name}.png` });
+    // Many runs at k = 1, t = 2.
+    await victor.fill('#batch-runs', '2000');
+    await victor.fill('#batch-k', '1');
+    await victor.fill('#batch-t', '2');
+    await victor.click('#batch-run');
+    await expect(victor.locator('#soundness-chart')).toHaveAttribute('data-runs', '2000');
+    await victor.locator('#many-runs').screenshot({ path: `${out}/victor-many-runs-${size.name}.png` });
+    // The simulator after one guess.
+    const sim = await open(browser, '/simulator', size);
+    await sim.click('#sim-next');
+    await sim.locator('.transcript').first().locator('button.guess').click();
+    await sim.screenshot({ path: `${out}/simulator-${size.name}.png`, fullPage: true });
+  });
+}
