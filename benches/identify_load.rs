@@ -1101,12 +1101,19 @@ async fn load(options: &Options) -> Result<()> {
             };
             let mut permit = Some(permit);
             let told = waiting.clone();
-            let result = cli::peggy(&endpoint, &format!("load-{i}"), k, false, move |seen| {
-                if let Seen::Waiting { peggy_id, .. } = seen {
-                    permit.take();
-                    let _ = told.send((i, Ok(peggy_id)));
-                }
-            })
+            let result = cli::peggy(
+                &endpoint,
+                &format!("load-{i}"),
+                k,
+                false,
+                None,
+                move |seen| {
+                    if let Seen::Waiting { peggy_id, .. } = seen {
+                        permit.take();
+                        let _ = told.send((i, Ok(peggy_id)));
+                    }
+                },
+            )
             .await;
             if let Err(e) = &result {
                 let _ = waiting.send((i, Err(e.clone())));

@@ -7,7 +7,7 @@ mod status;
 
 pub use error::{ApiError, ErrorCode};
 pub use identify::{
-    DrawModulus, DrawnModulus, ListPeggys, PeggySummary, RegisterPeggy, Registered, draw_modulus,
-    list_peggys, register_peggy,
+    DemoModulus, DrawModulus, DrawnModulus, ListPeggys, PeggySummary, RegisterPeggy, Registered,
+    draw_modulus, list_peggys, register_peggy,
 };
 pub use status::{GetStatus, StatusReport, get_status};

@@ -41,6 +41,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/zkrelay.css" />
         <Title text="zkrelay" />
         <Router>
+            <Frame>
             <header class="topbar">
                 <A href="/" attr:class="brand">
                     "zkrelay"
@@ -62,6 +63,34 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("receive") view=ReceivePage />
                 </Routes>
             </main>
+            </Frame>
         </Router>
     }
+}
+
+/// Everything inside the router; `?present` in the address turns on projector mode (large type,
+/// high contrast). Read once, from the request on the server and from the address in the
+/// browser, so both render the same class.
+#[component]
+fn Frame(children: Children) -> impl IntoView {
+    let query: Option<String> = {
+        #[cfg(feature = "ssr")]
+        {
+            use_context::<axum::http::request::Parts>()
+                .and_then(|parts| parts.uri.query().map(str::to_owned))
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            #[cfg(feature = "hydrate")]
+            let search = web_sys::window().and_then(|w| w.location().search().ok());
+            #[cfg(not(feature = "hydrate"))]
+            let search = None;
+            search.map(|s| s.trim_start_matches('?').to_owned())
+        }
+    };
+    let present = query.is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "present" || p.starts_with("present="))
+    });
+    view! { <div class=if present { "frame present" } else { "frame" }>{children()}</div> }
 }

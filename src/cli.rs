@@ -53,6 +53,10 @@ struct PeggyArgs {
     /// guess each challenge (a round passes with probability 2^-k). Victor is not told.
     #[arg(long)]
     cheat: bool,
+    /// Use a readable, insecure demo modulus instead of one from the pool: `hac` (the
+    /// Handbook's Example 10.27, n = 553913, with the book's key) or an even size of 16–64 bits.
+    #[arg(long, value_name = "hac|BITS")]
+    demo: Option<crate::api::DemoModulus>,
 }
 
 #[derive(Debug, Args)]
@@ -314,6 +318,7 @@ async fn peggy(args: PeggyArgs) -> Result<(), String> {
         &args.name,
         args.k,
         args.cheat,
+        args.demo,
         print_seen,
     )
     .await?;

@@ -1,5 +1,6 @@
 //! Browser-only code (feature `hydrate`): sockets and timers behind small safe wrappers.
 
+#[cfg(feature = "bench-exports")]
 pub mod ffs_bench;
 pub mod identify;
 pub mod ping;

@@ -486,3 +486,67 @@ async fn concurrent_registrations_of_one_modulus_have_one_winner() {
     assert_eq!(list(&http, &server).await.len(), 1);
     server.stop().await.unwrap();
 }
+
+/// The readable demo mode: `demo=hac` issues the Handbook's n = 553913 to as many Peggys as ask,
+/// each on its own id, and they register with the book's key; `demo=64` is a fresh 64-bit Blum
+/// integer; anything else is refused before anything is issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_moduli_are_issued_on_request_and_bad_sizes_refused() {
+    let server = start(None).await;
+    let http = client_from(2);
+    let mut ids = Vec::new();
+    for name in ["Ann", "Bob"] {
+        let (status, body) = call(&http, &server, "draw_modulus", &[("demo", "hac")]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            (body["n"].as_str(), body["bits"].as_u64()),
+            (Some("873b9"), Some(20))
+        );
+        let id = body["modulus_id"].as_i64().unwrap();
+        let key =
+            serde_json::to_string(SecretKey::handbook_example().unwrap().public_key()).unwrap();
+        let (status, body) = register(&http, &server, name, id, &key).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            (body["bits"].as_u64(), body["k"].as_u64()),
+            (Some(20), Some(3))
+        );
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1]);
+    let listed: Vec<(String, u64)> = list(&http, &server)
+        .await
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["bits"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [("Ann".to_owned(), 20), ("Bob".to_owned(), 20)]);
+
+    let (status, body) = call(&http, &server, "draw_modulus", &[("demo", "64")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["bits"], 64);
+    let n = wire::decode(body["n"].as_str().unwrap(), 64).unwrap();
+    assert_eq!(n.bits(), 64);
+    BlumModulus::from_stored(&n).unwrap();
+
+    // (An empty `demo=` reads as no demo: the pool.)
+    for bad in ["17", "14", "66", "258", "4096", "abc", "-64"] {
+        let reply = call(&http, &server, "draw_modulus", &[("demo", bad)]).await;
+        assert!(!reply.0.is_success(), "demo={bad:?} accepted: {}", reply.1);
+        assert!(
+            reply.1["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("demo modulus")
+                || reply.0 == StatusCode::BAD_REQUEST,
+            "demo={bad:?}: {}",
+            reply.1
+        );
+    }
+    // The pool is untouched by demo draws: a plain draw still gets a pool-sized modulus.
+    draw(&http, &server).await;
+}

@@ -96,7 +96,7 @@ async fn victors_who_leave_or_cheat_do_not_erase_peggy() {
     let server = start(60, |_| {}).await;
     let mut saw = Vec::new();
     let peggy_end = endpoint(&server, 2);
-    let peggy = identify::peggy(&peggy_end, "Patient", 20, false, |s| saw.push(s));
+    let peggy = identify::peggy(&peggy_end, "Patient", 20, false, None, |s| saw.push(s));
     let victors = async {
         let found = identify::find_peggy(&endpoint(&server, 3), "Patient", Duration::from_secs(10))
             .await
@@ -221,7 +221,7 @@ async fn run_sockets_beyond_the_rate_limit_are_refused_before_the_upgrade() {
     assert_eq!(limit, 120, "the default");
     let peggy_end = endpoint(&server, 2);
     let honest = async {
-        let peggy = identify::peggy(&peggy_end, "Honest", 20, false, |_| {});
+        let peggy = identify::peggy(&peggy_end, "Honest", 20, false, None, |_| {});
         let victor = async {
             let found =
                 identify::find_peggy(&endpoint(&server, 4), "Honest", Duration::from_secs(20))

@@ -28,7 +28,7 @@ async fn a_cli_peggy_who_cheats_is_caught_and_both_sides_see_the_round() {
     let victor_end = endpoint(&server, 3);
     let mut peggy_saw = Vec::new();
     let mut victor_saw = Vec::new();
-    let peggy = identify::peggy(&peggy_end, "Bluffer", 20, true, |s| peggy_saw.push(s));
+    let peggy = identify::peggy(&peggy_end, "Bluffer", 20, true, None, |s| peggy_saw.push(s));
     let victor = async {
         let found = identify::find_peggy(&victor_end, "Bluffer", Duration::from_secs(10))
             .await
@@ -88,7 +88,9 @@ async fn cli_peggy_and_cli_victor_complete_a_run_and_the_peggy_is_erased() {
     let victor_end = endpoint(&server, 3);
     let mut peggy_saw = Vec::new();
     let mut victor_saw = Vec::new();
-    let peggy = identify::peggy(&peggy_end, "Peggy CLI", 20, false, |s| peggy_saw.push(s));
+    let peggy = identify::peggy(&peggy_end, "Peggy CLI", 20, false, None, |s| {
+        peggy_saw.push(s)
+    });
     let victor = async {
         let found = identify::find_peggy(&victor_end, "Peggy CLI", Duration::from_secs(10))
             .await

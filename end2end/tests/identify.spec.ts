@@ -149,6 +149,69 @@ test('manual challenges: Victor sets the bits of each round himself', async ({ b
   await expect.poll(() => peggyRows(name)).toBe(0);
 });
 
+test('readable demo mode: the Handbook\'s n = 553913, r = 1279, e = 001 gives x = 25898, y = 403104 in decimal', async ({ browser }) => {
+  const name = 'Peggy Handbook';
+  const peggy = await open(browser, '/peggy');
+  const victor = await open(browser, '/victor');
+  const errors = [...collectErrors(peggy), ...collectErrors(victor)];
+  await expect(peggy.locator('#peggy-insecure')).toBeHidden();
+  await expect(peggy.locator('#peggy-nonce')).toBeHidden();
+  await peggy.fill('#peggy-name', name);
+  await peggy.selectOption('#peggy-size', 'hac');
+  await expect(peggy.locator('#peggy-insecure')).toBeVisible();
+  await expect(peggy.locator('#peggy-insecure')).toContainText('Insecure demo modulus');
+  await expect(peggy.locator('#peggy-k')).toBeDisabled();
+  await expect(peggy.locator('#peggy-k')).toHaveValue('3');
+  await peggy.click('#peggy-register');
+  await expect(peggy.locator('#peggy-status')).toHaveText('Waiting for a Victor…');
+  const keys = peggy.locator('#peggy-keys');
+  await expect(keys).toContainText('|n| = 20 bits, k = 3');
+  await expect(keys).toContainText('n = 553913 (its factors p · q stay hidden)');
+  await expect(keys).toContainText('s = (157, 43215, 4646)');
+  await expect(keys).toContainText('I = (441845, 338402, 124423)');
+  expect(await keys.textContent()).not.toMatch(/683|811/);
+  await expect(peggy.locator('#peggy-insecure')).toContainText('n = 553913 has 20 bits');
+  // She picks the book's r and sign for her first round; a bad r is refused with a reason.
+  await peggy.fill('#peggy-r', '683');
+  await peggy.click('#peggy-use-r');
+  await expect(peggy.locator('#peggy-notice')).toContainText('not coprime');
+  await peggy.fill('#peggy-r', '1279');
+  await peggy.check('#peggy-r-negative');
+  await peggy.click('#peggy-use-r');
+  await expect(peggy.locator('#peggy-r-note')).toContainText('r = 1279 and x = −r² mod n');
+
+  const row = victor.locator(`#victor-peggys tr.peggy[data-name="${name}"]`);
+  await expect(row).toContainText('20 · insecure demo');
+  await victor.fill('#victor-rounds', '1');
+  await victor.selectOption('#victor-mode', 'manual');
+  await row.locator('button.pick').click();
+  await expect(victor.locator('#victor-insecure')).toContainText('n = 553913 has 20 bits');
+  const manual = victor.locator('#victor-manual');
+  await expect(manual).toContainText('Round 1');
+  await manual.locator('button.bit[data-bit="2"]').click();
+  await expect(victor.locator('#victor-bits')).toHaveValue('001');
+  await victor.click('#victor-send-challenge');
+  await expect(victor.locator('#victor-verdict')).toContainText('Accepted: 1 of 1 rounds passed');
+
+  // Victor's page: the numbers in decimal and his check with the selected I₃ marked.
+  const vRow = victor.locator('#victor-log tr.round[data-round="1"] td');
+  await expect(vRow.nth(1)).toHaveText('25898');
+  await expect(vRow.nth(2)).toHaveText('001');
+  await expect(vRow.nth(3)).toHaveText('403104');
+  const vFormula = victor.locator('#victor-log tr.formula[data-round="1"]');
+  await expect(vFormula.locator('.check-formula')).toContainText('403104² · 124423 mod 553913 = 25898 = x ✓');
+  await expect(vFormula.locator('.check-formula .picked')).toHaveText(['124423']);
+  await expect(vFormula.locator('.commit-formula')).toHaveCount(0);
+  // Peggy's page: her commitment and answer worked out, s₃ marked.
+  const pFormula = peggy.locator('#peggy-rounds tr.formula[data-round="1"]');
+  await expect(pFormula.locator('.commit-formula')).toHaveText('x = −1279² mod 553913 = 25898');
+  await expect(pFormula.locator('.answer-formula')).toContainText('y = 1279 · 4646 mod 553913 = 403104');
+  await expect(pFormula.locator('.answer-formula .picked')).toHaveText(['4646']);
+  await expect(peggy.locator('#peggy-verdict')).toContainText('Victor accepted you');
+  await expect.poll(() => peggyRows(name)).toBe(0);
+  expect(errors).toEqual([]);
+});
+
 test('Peggy closing her tab mid-run resets Victor and erases her', async ({ browser }) => {
   const name = 'Peggy Leaves';
   const { peggy, victor, row } = await peggyWaits(browser, name, 20);
@@ -250,7 +313,7 @@ test('the simulator page: both transcripts verify, and the guessing game keeps s
     for (let i = 0; i < 2; i++) {
       const card = cards.nth(i);
       await expect(card.locator('.check')).toHaveClass(/pass/);
-      await expect(card.locator('.check')).toHaveText(/^y²( · I[123])* mod n = \d+ = (x|n − x) ✓$/);
+      await expect(card.locator('.check')).toHaveText(/^\d+²( · \d+)* mod 553913 = \d+ = −?x ✓$/);
       for (const part of ['.x', '.y']) {
         const v = Number(await card.locator(part).textContent());
         expect(v).toBeGreaterThan(0);
@@ -267,4 +330,56 @@ test('the simulator page: both transcripts verify, and the guessing game keeps s
     await expect(cards.nth(1).locator('button.guess')).toBeDisabled();
   }
   expect(errors).toEqual([]);
+});
+
+test('Victor\'s list is in the server-rendered page; step mode takes Space; the steps are explained as they happen', async ({ browser, request }) => {
+  const name = 'Peggy Listed';
+  const { peggy, victor } = await peggyWaits(browser, name, 20);
+  // Before any script runs: the HTML the server sends already lists her, with her Identify button.
+  const html = await (await request.get('/victor')).text();
+  expect(html).toContain(`data-name="${name}"`);
+  expect(html).not.toContain('loading the list');
+  const explain = victor.locator('details.explain');
+  await expect(explain).toHaveAttribute('data-stage', 'none');
+  await expect(explain.locator('li')).toHaveCount(5);
+  await victor.fill('#victor-rounds', '3');
+  await victor.selectOption('#victor-mode', 'step');
+  await victor.locator(`#victor-peggys tr.peggy[data-name="${name}"] button.pick`).click();
+  await expect(victor.locator('#victor-next')).toContainText('Challenge round 1');
+  // Peggy committed; Victor must challenge now: that step is marked, on both pages.
+  await expect(explain).toHaveAttribute('data-stage', 'challenge');
+  await expect(peggy.locator('details.explain')).toHaveAttribute('data-stage', 'challenge');
+  for (const round of [1, 2, 3]) {
+    await expect(victor.locator('#victor-next')).toContainText(`Challenge round ${round}`);
+    await victor.keyboard.press('Space');
+    await expect(victor.locator(`#victor-log tr.round[data-round="${round}"] td`).nth(4)).toHaveText('✓ pass');
+  }
+  await expect(victor.locator('#victor-verdict')).toContainText('Accepted: 3 of 3 rounds passed');
+  await expect(explain).toHaveAttribute('data-stage', 'verdict');
+  // Space while typing in a field does not challenge (nothing is due now anyway; the field keeps it).
+  await victor.fill('#victor-rounds', '');
+  await victor.locator('#victor-rounds').press('Space');
+  await expect(victor.locator('#victor-log tr.round')).toHaveCount(3);
+});
+
+test('projector mode (?present) and a 390 px phone: large type, high contrast, nothing wider than the screen', async ({ browser }) => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  for (const path of ['/peggy', '/victor', '/simulator', '/']) {
+    await page.goto(path);
+    await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+    await expect(page.locator('.frame')).not.toHaveClass(/present/);
+    // The page itself never scrolls sideways; wide tables scroll inside their own box.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, path).toBeLessThanOrEqual(0);
+  }
+  const normal = await page.locator('main').evaluate((m) => parseFloat(getComputedStyle(m).fontSize));
+  await page.goto('/victor?present');
+  await expect(page.locator('main')).toHaveAttribute('data-hydrated', 'true');
+  await expect(page.locator('.frame')).toHaveClass(/present/);
+  const large = await page.locator('main').evaluate((m) => parseFloat(getComputedStyle(m).fontSize));
+  expect(large).toBeGreaterThan(normal * 1.3);
+  const bg = await page.locator('.frame').evaluate((f) => getComputedStyle(f).backgroundColor);
+  expect(bg).toBe('rgb(0, 0, 0)');
+  await ctx.close();
 });

@@ -31,6 +31,76 @@ pub struct DrawnModulus {
     pub bits: u32,
 }
 
+/// A readable demo modulus, asked for instead of one from the pool: every number of a round
+/// then fits on a screen in decimal — and the modulus is factored in a blink, so it identifies
+/// no one. For teaching only; pages mark it as insecure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DemoModulus {
+    /// The Handbook of Applied Cryptography's Example 10.27: n = 553913 (its factors are printed
+    /// in the book; the Peggy uses the book's key).
+    Handbook,
+    /// A fresh Blum integer of this many bits: even, [`ffs::DEMO_MIN_BITS`] to
+    /// [`ffs::explain::MAX_EXPLAINED_BITS`].
+    Bits(u32),
+}
+
+/// The demo sizes the pages offer after the Handbook's.
+pub const DEMO_BITS: [u32; 3] = [32, 48, 64];
+
+impl DemoModulus {
+    /// |n| in bits.
+    pub fn bits(self) -> u32 {
+        match self {
+            Self::Handbook => ffs::HANDBOOK_N.ilog2() + 1,
+            Self::Bits(bits) => bits,
+        }
+    }
+}
+
+impl std::fmt::Display for DemoModulus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Handbook => f.write_str("hac"),
+            Self::Bits(bits) => write!(f, "{bits}"),
+        }
+    }
+}
+
+impl std::str::FromStr for DemoModulus {
+    type Err = ApiError;
+
+    /// `hac`, or an even number of bits from 16 to 64.
+    fn from_str(text: &str) -> Result<Self, ApiError> {
+        let range = ffs::DEMO_MIN_BITS..=ffs::explain::MAX_EXPLAINED_BITS;
+        match text {
+            "hac" => Ok(Self::Handbook),
+            bits => match bits.parse::<u32>() {
+                Ok(bits) if range.contains(&bits) && bits % 2 == 0 => Ok(Self::Bits(bits)),
+                _ => Err(ApiError::invalid(format!(
+                    "a demo modulus is \"hac\" or an even number of bits from {} to {}",
+                    range.start(),
+                    range.end()
+                ))),
+            },
+        }
+    }
+}
+
+impl TryFrom<String> for DemoModulus {
+    type Error = ApiError;
+
+    fn try_from(text: String) -> Result<Self, ApiError> {
+        text.parse()
+    }
+}
+
+impl From<DemoModulus> for String {
+    fn from(demo: DemoModulus) -> Self {
+        demo.to_string()
+    }
+}
+
 /// A registration accepted by the server.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registered {
@@ -81,12 +151,13 @@ async fn client_ip() -> Result<std::net::IpAddr, ApiError> {
     Ok(addr.ip())
 }
 
-/// Takes a fresh modulus from the server's Blum pool (never one handed out before).
+/// Takes a fresh modulus from the server's Blum pool (never one handed out before) or, with
+/// `demo`, issues a readable demo modulus (see [`DemoModulus`]).
 #[server(prefix = "/api", endpoint = "draw_modulus")]
-pub async fn draw_modulus() -> Result<DrawnModulus, ApiError> {
+pub async fn draw_modulus(demo: Option<DemoModulus>) -> Result<DrawnModulus, ApiError> {
     let state = crate::server::AppState::from_context()?;
     let ip = client_ip().await?;
-    crate::server::identify::draw_modulus(&state, ip).await
+    crate::server::identify::draw_modulus(&state, ip, demo).await
 }
 
 /// Registers a Peggy: `public_key` is the JSON of an [`ffs::PublicKey`] built on the modulus

@@ -9,7 +9,7 @@
 
 use super::transfer::{Api, Endpoint};
 use crate::{
-    api::{DrawnModulus, PeggySummary, Registered},
+    api::{DemoModulus, DrawnModulus, PeggySummary, Registered},
     protocol::{
         ffs::{self, BlumModulus, SecretKey, wire},
         identify::{Message as Wire, PeggyEvent, PeggyRun, VictorEvent, VictorRun},
@@ -208,17 +208,26 @@ pub async fn peggy(
     name: &str,
     k: usize,
     cheat: bool,
+    demo: Option<DemoModulus>,
     mut report: impl FnMut(Seen),
 ) -> Result<Outcome> {
     let api = Api::new(endpoint)?;
-    let drawn: DrawnModulus = server_fn(&api, "draw_modulus", &[]).await?;
+    let demo_text = demo.map(|d| d.to_string());
+    let draw: Vec<(&str, &str)> = demo_text.iter().map(|d| ("demo", d.as_str())).collect();
+    let drawn: DrawnModulus = server_fn(&api, "draw_modulus", &draw).await?;
     let n = wire::decode(&drawn.n, ffs::MAX_BITS)
         .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
     let modulus = BlumModulus::from_stored(&n)
         .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
     let mut rng = os_rng();
-    let key =
-        SecretKey::generate(&mut rng, &modulus, k).map_err(|e| format!("cannot make keys: {e}"))?;
+    let key = match demo {
+        Some(DemoModulus::Handbook) => SecretKey::handbook_example(),
+        _ => SecretKey::generate(&mut rng, &modulus, k),
+    }
+    .map_err(|e| format!("cannot make keys: {e}"))?;
+    if key.public_key().modulus().n() != modulus.n() {
+        return Err("the server's Handbook modulus is not 553913".into());
+    }
     let public_key = serde_json::to_string(key.public_key())
         .map_err(|e| format!("cannot encode the public key: {e}"))?;
     let modulus_id = drawn.modulus_id.to_string();
@@ -391,7 +400,9 @@ pub fn describe(seen: &Seen) -> Option<String> {
         }
         Seen::Paired { name, bits, k } => format!("paired: Peggy {name:?}, |n| = {bits}, k = {k}"),
         Seen::Peggy(PeggyEvent::Started { rounds }) => format!("Victor asks for {rounds} rounds"),
-        Seen::Peggy(PeggyEvent::Committed { round, x, guess }) => match guess {
+        Seen::Peggy(PeggyEvent::Committed {
+            round, x, guess, ..
+        }) => match guess {
             Some(guess) => format!(
                 "round {round}: bet on e = {guess}, commit x = {}",
                 abbreviate(x)

@@ -7,11 +7,12 @@
 
 use super::{Link, Socket, SocketEvent};
 use crate::{
-    api::{self, Registered},
+    api::{self, DemoModulus, Registered},
     protocol::{
         ffs::{self, BlumModulus, PublicKey, SecretKey, wire},
         identify::{
             Message, PeggyCard, PeggyEvent, PeggyRun, ProtocolError, VictorEvent, VictorRun,
+            readable,
         },
     },
     rng::os_rng,
@@ -24,8 +25,11 @@ const MAX_MESSAGE: usize = 256 * 1024;
 /// Something that happened in a run.
 #[derive(Debug, Clone)]
 pub enum Update<E> {
-    /// Both seats are taken (Victor's copy names the Peggy).
-    Paired(Option<PeggyCard>),
+    /// Both seats are taken. Victor's copy names the Peggy and carries her public key.
+    Paired {
+        peggy: Option<PeggyCard>,
+        key: Option<PublicKey>,
+    },
     /// A step of the protocol.
     Event(E),
     /// Victor: a commitment waits for a challenge (step or manual mode).
@@ -44,16 +48,29 @@ pub struct PeggyKeys {
     pub keygen_ms: f64,
 }
 
-/// Draws a modulus, makes k secrets and the public key here, and registers `name`. With
-/// `cheat` the secrets are thrown away once the public key is made: she will have to guess.
-pub async fn register(name: &str, k: usize, cheat: bool) -> Result<PeggyKeys, String> {
-    let drawn = api::draw_modulus().await.map_err(|e| e.message)?;
+/// Draws a modulus (from the pool, or the `demo` one), makes k secrets and the public key here,
+/// and registers `name`. On the Handbook's n she takes the book's key (k = 3). With `cheat` the
+/// secrets are thrown away once the public key is made: she will have to guess.
+pub async fn register(
+    name: &str,
+    k: usize,
+    cheat: bool,
+    demo: Option<DemoModulus>,
+) -> Result<PeggyKeys, String> {
+    let drawn = api::draw_modulus(demo).await.map_err(|e| e.message)?;
     let n = wire::decode(&drawn.n, ffs::MAX_BITS)
         .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
     let modulus = BlumModulus::from_stored(&n)
         .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
     let started = super::now_ms();
-    let key = SecretKey::generate(&mut os_rng(), &modulus, k).map_err(|e| e.to_string())?;
+    let key = match demo {
+        Some(DemoModulus::Handbook) => SecretKey::handbook_example(),
+        _ => SecretKey::generate(&mut os_rng(), &modulus, k),
+    }
+    .map_err(|e| e.to_string())?;
+    if key.public_key().modulus().n() != modulus.n() {
+        return Err("the server's Handbook modulus is not 553913".into());
+    }
     let keygen_ms = super::now_ms() - started;
     let public_key = serde_json::to_string(key.public_key()).map_err(|e| e.to_string())?;
     let registered = api::register_peggy(name.to_owned(), drawn.modulus_id, public_key)
@@ -118,14 +135,37 @@ fn send(link: &Link, messages: &[Message]) {
     }
 }
 
+/// Peggy's side of a run in progress: what she may do between messages.
+#[derive(Clone)]
+pub struct PeggyControl {
+    run: Rc<RefCell<PeggyRun>>,
+    public: PublicKey,
+}
+
+impl PeggyControl {
+    /// Makes her next commitment use the decimal nonce `r` and sign `negative` (demo mode).
+    pub fn choose_nonce(&self, r: &str, negative: bool) -> Result<(), String> {
+        let r = readable::parse_nonce(r, &self.public)?;
+        self.run
+            .try_borrow_mut()
+            .map_err(|_| "busy; try again".to_owned())?
+            .choose_nonce(r, negative)
+            .map_err(|e| format!("r: {e}"))
+    }
+}
+
 /// Opens Peggy's run socket and answers Victor until the run ends.
 pub fn peggy(
     keys: &PeggyKeys,
     mut on: impl FnMut(Update<PeggyEvent>) + 'static,
-) -> Result<Socket, String> {
-    let mut run = match &keys.key {
+) -> Result<(Socket, PeggyControl), String> {
+    let run = Rc::new(RefCell::new(match &keys.key {
         Some(key) => PeggyRun::new(key),
         None => PeggyRun::cheating(keys.public.clone()),
+    }));
+    let control = PeggyControl {
+        run: run.clone(),
+        public: keys.public.clone(),
     };
     let mut rng = os_rng();
     let ending = Ending::new();
@@ -141,21 +181,34 @@ pub fn peggy(
             };
             match message {
                 Message::Error { message, .. } => ending.borrow_mut().error = Some(message),
-                Message::Paired { .. } => on(Update::Paired(None)),
-                message => match run.handle(&mut rng, message) {
-                    Ok(step) => {
-                        ending.borrow_mut().finished = run.is_finished();
-                        step.events.into_iter().for_each(|e| on(Update::Event(e)));
-                        send(link, &step.send);
+                Message::Paired { .. } => on(Update::Paired {
+                    peggy: None,
+                    key: None,
+                }),
+                message => {
+                    let Ok(mut run) = run.try_borrow_mut() else {
+                        return;
+                    };
+                    match run.handle(&mut rng, message) {
+                        Ok(step) => {
+                            ending.borrow_mut().finished = run.is_finished();
+                            drop(run);
+                            step.events.into_iter().for_each(|e| on(Update::Event(e)));
+                            send(link, &step.send);
+                        }
+                        Err(e) => {
+                            drop(run);
+                            abort(link, &mut on, e)
+                        }
                     }
-                    Err(e) => abort(link, &mut on, e),
-                },
+                }
             }
         }
         SocketEvent::Closed { code, reason } => on(ended(&ending, code, reason)),
         SocketEvent::Open => ending.borrow_mut().opened = true,
         SocketEvent::Binary(_) => {}
     })
+    .map(|socket| (socket, control))
 }
 
 /// How Victor challenges.
@@ -234,10 +287,13 @@ pub fn victor(
                             public_key: Some(key),
                         },
                         None,
-                    ) => match VictorRun::new(key, rounds) {
+                    ) => match VictorRun::new(key.clone(), rounds) {
                         Ok((started, message)) => {
                             *run = Some(started);
-                            on(Update::Paired(peggy));
+                            on(Update::Paired {
+                                peggy,
+                                key: Some(key),
+                            });
                             send(link, &[message]);
                         }
                         Err(e) => abort(link, on, e),

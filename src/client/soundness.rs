@@ -31,7 +31,7 @@ pub async fn run(
     if !(1..=ffs::MAX_ROUNDS).contains(&rounds) {
         return Err(format!("rounds must be 1 to {}", ffs::MAX_ROUNDS));
     }
-    let drawn = api::draw_modulus().await.map_err(|e| e.message)?;
+    let drawn = api::draw_modulus(None).await.map_err(|e| e.message)?;
     let n = wire::decode(&drawn.n, ffs::MAX_BITS)
         .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
     let modulus = BlumModulus::from_stored(&n)

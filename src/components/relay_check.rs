@@ -1,5 +1,6 @@
 //! Sends a ping over the server's WebSocket and shows the round-trip time.
 
+use super::fixed::Fixed;
 use leptos::prelude::*;
 
 /// What the last check found.
@@ -30,7 +31,9 @@ pub fn RelayCheck() -> impl IntoView {
     let shown = move || match result.get() {
         None => String::new(),
         Some(CheckResult::Waiting) => "pinging…".to_owned(),
-        Some(CheckResult::RoundTrip { millis }) => format!("relay answered in {millis:.1} ms"),
+        Some(CheckResult::RoundTrip { millis }) => {
+            format!("relay answered in {0} ms", Fixed(millis, 1))
+        }
         Some(CheckResult::Failed(e)) => format!("relay unreachable: {e}"),
     };
     view! {

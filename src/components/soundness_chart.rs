@@ -5,6 +5,7 @@
 //! the frame, the page redraws it as runs come in. Every drawn figure is also in `data-*`
 //! attributes, so tests (and screen readers, via the summary) read numbers, not pixels.
 
+use super::fixed::Fixed;
 use crate::protocol::identify::soundness::Tally;
 use leptos::prelude::*;
 use std::fmt::Write;
@@ -60,7 +61,7 @@ fn y_of(rate: f64) -> f64 {
 fn polyline(curve: &[(u32, f64)], planned: u32) -> String {
     curve
         .iter()
-        .map(|&(m, rate)| format!("{:.1},{:.1}", x_of(m, planned), y_of(rate)))
+        .map(|&(m, rate)| format!("{},{}", Fixed(x_of(m, planned), 1), Fixed(y_of(rate), 1)))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -84,7 +85,7 @@ fn band(data: &ChartData) -> String {
 /// A rate with four decimals, or "< 0.0001".
 fn rate_text(rate: f64) -> String {
     if rate == 0.0 || rate >= 0.0001 {
-        format!("{rate:.4}")
+        format!("{0}", Fixed(rate, 4))
     } else {
         "< 0.0001".to_owned()
     }
@@ -122,13 +123,13 @@ pub fn summary(data: &ChartData) -> String {
 pub fn rate_svg(d: &ChartData) -> String {
     let c = &d.cheater;
     let mut svg = format!(
-        r#"<svg id="soundness-chart" class="chart" viewBox="0 0 640 240" role="img" aria-label="acceptance rate against runs" data-planned="{}" data-runs="{}" data-accepted="{}" data-rate="{:.6}" data-expected="{:.6}" data-sigma="{:.6}" data-honest-runs="{}" data-honest-accepted="{}">"#,
+        r#"<svg id="soundness-chart" class="chart" viewBox="0 0 640 240" role="img" aria-label="acceptance rate against runs" data-planned="{}" data-runs="{}" data-accepted="{}" data-rate="{}" data-expected="{}" data-sigma="{}" data-honest-runs="{}" data-honest-accepted="{}">"#,
         d.planned,
         c.runs(),
         c.accepted(),
-        c.rate(),
-        c.expected(),
-        c.sigma(),
+        Fixed(c.rate(), 6),
+        Fixed(c.expected(), 6),
+        Fixed(c.sigma(), 6),
         d.honest.runs(),
         d.honest.accepted()
     );
@@ -142,22 +143,40 @@ pub fn rate_svg(d: &ChartData) -> String {
         let y = y_of(t);
         let _ = write!(
             svg,
-            r#"<line class="grid" x1="{LEFT:.0}" x2="{RIGHT:.0}" y1="{y:.1}" y2="{y:.1}"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"#,
-            LEFT - 6.0,
-            y + 4.0
+            r#"<line class="grid" x1="{2}" x2="{3}" y1="{4}" y2="{5}"/><text class="tick" x="{}" y="{}" text-anchor="end">{label}</text>"#,
+            Fixed(LEFT - 6.0, 1),
+            Fixed(y + 4.0, 1),
+            Fixed(LEFT, 0),
+            Fixed(RIGHT, 0),
+            Fixed(y, 1),
+            Fixed(y, 1)
         );
     }
     let p = c.expected();
     let _ = write!(
         svg,
-        r#"<line class="axis" x1="{LEFT:.0}" x2="{LEFT:.0}" y1="{TOP:.0}" y2="{BOTTOM:.0}"/><line class="axis" x1="{LEFT:.0}" x2="{RIGHT:.0}" y1="{BOTTOM:.0}" y2="{BOTTOM:.0}"/><text class="tick" x="{LEFT:.0}" y="230">0</text><text class="tick" x="320" y="230" text-anchor="middle">runs finished →</text><text class="tick" x="{RIGHT:.0}" y="230" text-anchor="end">{planned} runs</text><polygon class="band" points="{band}"/><line class="theory" x1="{LEFT:.0}" x2="{RIGHT:.0}" y1="{py:.1}" y2="{py:.1}" data-p="{p:.6}"/><polyline class="measured honest" points="{honest}" data-points="{hn}"/><polyline class="measured cheater" points="{cheater}" data-points="{cn}"/></svg>"#,
+        r#"<line class="axis" x1="{0}" x2="{1}" y1="{2}" y2="{3}"/><line class="axis" x1="{4}" x2="{5}" y1="{6}" y2="{7}"/><text class="tick" x="{8}" y="230">0</text><text class="tick" x="320" y="230" text-anchor="middle">runs finished →</text><text class="tick" x="{9}" y="230" text-anchor="end">{planned} runs</text><polygon class="band" points="{band}"/><line class="theory" x1="{10}" x2="{11}" y1="{12}" y2="{13}" data-p="{14}"/><polyline class="measured honest" points="{honest}" data-points="{hn}"/><polyline class="measured cheater" points="{cheater}" data-points="{cn}"/></svg>"#,
+        Fixed(LEFT, 0),
+        Fixed(LEFT, 0),
+        Fixed(TOP, 0),
+        Fixed(BOTTOM, 0),
+        Fixed(LEFT, 0),
+        Fixed(RIGHT, 0),
+        Fixed(BOTTOM, 0),
+        Fixed(BOTTOM, 0),
+        Fixed(LEFT, 0),
+        Fixed(RIGHT, 0),
+        Fixed(LEFT, 0),
+        Fixed(RIGHT, 0),
+        Fixed(y_of(p), 1),
+        Fixed(y_of(p), 1),
+        Fixed(p, 6),
         planned = d.planned,
         band = band(d),
-        py = y_of(p),
         honest = polyline(&d.honest_curve, d.planned),
         hn = d.honest_curve.len(),
         cheater = polyline(&d.cheater_curve, d.planned),
-        cn = d.cheater_curve.len(),
+        cn = d.cheater_curve.len()
     );
     svg
 }
@@ -165,7 +184,8 @@ pub fn rate_svg(d: &ChartData) -> String {
 /// In which round the bluffer was caught: measured bars and the theory's marks, as SVG text.
 pub fn caught_svg(d: &ChartData) -> String {
     let mut svg = format!(
-        r#"<svg id="caught-chart" class="chart" viewBox="0 0 640 152" role="img" aria-label="round in which the bluffer was caught"><text class="tick" x="{LEFT:.0}" y="12">caught in round …</text>"#
+        r#"<svg id="caught-chart" class="chart" viewBox="0 0 640 152" role="img" aria-label="round in which the bluffer was caught"><text class="tick" x="{0}" y="12">caught in round …</text>"#,
+        Fixed(LEFT, 0)
     );
     let caught = d.cheater.caught();
     let shown = caught.len().min(MAX_BARS);
@@ -181,13 +201,17 @@ pub fn caught_svg(d: &ChartData) -> String {
         let x = LEFT + slot * i as f64;
         let _ = write!(
             svg,
-            r#"<g class="bar" data-round="{round}" data-count="{count}" data-expected="{expected:.3}"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{height:.1}"/><line class="theory" x1="{:.1}" x2="{:.1}" y1="{mark:.1}" y2="{mark:.1}"/><text class="tick" x="{:.1}" y="140" text-anchor="middle">{round}</text></g>"#,
-            x + slot * 0.15,
-            124.0 - height,
-            slot * 0.7,
-            x + slot * 0.1,
-            x + slot * 0.9,
-            x + slot / 2.0,
+            r#"<g class="bar" data-round="{round}" data-count="{count}" data-expected="{6}"><rect x="{}" y="{}" width="{}" height="{7}"/><line class="theory" x1="{}" x2="{}" y1="{8}" y2="{9}"/><text class="tick" x="{}" y="140" text-anchor="middle">{round}</text></g>"#,
+            Fixed(x + slot * 0.15, 1),
+            Fixed(124.0 - height, 1),
+            Fixed(slot * 0.7, 1),
+            Fixed(x + slot * 0.1, 1),
+            Fixed(x + slot * 0.9, 1),
+            Fixed(x + slot / 2.0, 1),
+            Fixed(expected, 3),
+            Fixed(height, 1),
+            Fixed(mark, 1),
+            Fixed(mark, 1)
         );
     }
     svg.push_str("</svg>");

@@ -5,12 +5,25 @@
 //! and the soundness so far — and return to their start when the run ends, keeping the last
 //! run on screen. A Peggy whose Victor leaves before his verdict keeps waiting for another one.
 
-use crate::api::PeggySummary;
-use crate::components::{SoundnessChart, soundness_chart::ChartData};
+use crate::api::{
+    PeggySummary,
+    identify::{DEMO_BITS, DemoModulus},
+};
+use crate::components::{
+    RoundSteps, SoundnessChart, round_steps::Stage, soundness_chart::ChartData,
+};
+use crate::protocol::{
+    ffs::{
+        MIN_BITS,
+        explain::{Answer, Check, Commit, Term, subscript},
+    },
+    identify::{Nonce, readable::Readable},
+};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// One round as a page shows it.
+/// One round as a page shows it. Numbers are kept in wire hex; a demo-sized run shows them in
+/// decimal with the round's worked formulas.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 struct RoundRow {
     round: u32,
@@ -21,6 +34,83 @@ struct RoundRow {
     /// A cheating Peggy's bet ê (her page only) and whether Victor's e matched it.
     guess: Option<String>,
     guessed: Option<bool>,
+    /// Demo mode: Peggy's nonce (her page only) and the formulas worked out so far.
+    nonce: Option<Nonce>,
+    commit: Option<Commit>,
+    answer: Option<Answer>,
+    check: Option<Check>,
+}
+
+/// The step a run is at: the verdict once it came, else the last round's progress (a run
+/// that has started but has no round yet waits for the first commitment).
+fn stage_of(rows: &[RoundRow], running: bool, finished: bool) -> Option<Stage> {
+    if finished {
+        return Some(Stage::Verdict);
+    }
+    let Some(last) = rows.last() else {
+        return running.then_some(Stage::Commit);
+    };
+    Some(if !last.y.is_empty() || last.passed.is_some() {
+        Stage::Check
+    } else if !last.e.is_empty() {
+        Stage::Response
+    } else if !last.x.is_empty() {
+        Stage::Challenge
+    } else {
+        Stage::Commit
+    })
+}
+
+/// `s = (157, 43215, 4646)` as HTML, the factors the challenge selects marked. Every part is a
+/// decimal number or a fixed symbol: nothing to escape.
+fn terms_html(name: &str, terms: &[Term]) -> String {
+    let items: Vec<String> = terms
+        .iter()
+        .map(|t| {
+            let class = if t.selected { r#" class="picked""# } else { "" };
+            format!(
+                r#"<span{class} title="{name}{}">{}</span>"#,
+                subscript(t.j),
+                t.value
+            )
+        })
+        .collect();
+    format!(
+        r#"<span class="terms">{name} = ({})</span>"#,
+        items.join(", ")
+    )
+}
+
+/// A demo round's worked formulas, as the HTML of the row under it (one view type for all of
+/// them keeps the bundle small).
+fn formulas_html(row: &RoundRow) -> String {
+    let mut html = String::new();
+    if let Some(c) = &row.commit {
+        html.push_str(&format!(r#"<div class="commit-formula">{c}</div>"#));
+    }
+    if let Some(a) = &row.answer {
+        let s = terms_html("s", &a.secrets);
+        html.push_str(&format!(
+            r#"<div class="answer-formula">{s} → <span>{a}</span></div>"#
+        ));
+    }
+    if let Some(c) = &row.check {
+        let i = terms_html("I", &c.identifiers);
+        let class = if c.outcome.passed() { "pass" } else { "fail" };
+        html.push_str(&format!(
+            r#"<div class="check-formula">{i} → <span class="{class}">{c}</span></div>"#
+        ));
+    }
+    html
+}
+
+/// What a page says about a demo-sized n: it identifies no one.
+fn insecure_note(readable: &Readable) -> String {
+    format!(
+        "Insecure demo modulus: n = {} has {} bits, so anyone factors it in an instant. This run shows how identification works; it identifies no one. Real use: 2048 bits.",
+        readable.n(),
+        readable.bits()
+    )
 }
 
 /// A big number shortened for a table cell (the full value is in the cell's title).
@@ -55,8 +145,12 @@ fn RoundsTable(
     id: &'static str,
     rows: RwSignal<Vec<RoundRow>>,
     k: Signal<u32>,
+    readable: RwSignal<Option<Readable>>,
     #[prop(optional, into)] guesses: Signal<bool>,
 ) -> impl IntoView {
+    let shown = move |hex: &str| {
+        readable.with_untracked(|r| r.as_ref().map_or_else(|| short(hex), |r| r.decimal(hex)))
+    };
     view! {
         <table id=id class="rounds">
             <thead>
@@ -89,18 +183,23 @@ fn RoundsTable(
                         Some(true) => format!("2^-{}", k.get_untracked() * row.round),
                         _ => String::new(),
                     };
+                    let demo = row.commit.is_some() || row.answer.is_some() || row.check.is_some();
+                    let formulas = demo.then(|| view! {
+                        <tr class="formula" data-round=row.round><td colspan="8" inner_html=formulas_html(&row) /></tr>
+                    });
                     view! {
                         <tr class="round" data-round=row.round>
                             <td>{row.round}</td>
                             <Show when=move || guesses.get()>
                                 <td class=guess_class>{guess.clone()}</td>
                             </Show>
-                            <td class="mono" title=row.x.clone()>{short(&row.x)}</td>
+                            <td class="mono x" title=row.x.clone()>{shown(&row.x)}</td>
                             <td class="mono bits">{row.e.clone()}</td>
-                            <td class="mono" title=row.y.clone()>{short(&row.y)}</td>
+                            <td class="mono y" title=row.y.clone()>{shown(&row.y)}</td>
                             <td class=check.0>{check.1}</td>
                             <td class="mono">{soundness}</td>
                         </tr>
+                        {formulas}
                     }
                 } />
             </tbody>
@@ -108,10 +207,26 @@ fn RoundsTable(
     }
 }
 
+/// A page's browser-only state (its sockets): thread-local in the browser. On the server the page
+/// only renders — across threads while a resource loads — so there it is an empty `Send` slot.
 #[cfg(feature = "hydrate")]
-type PeggySocket = crate::client::Socket;
+fn held<T: 'static>() -> StoredValue<Option<T>, LocalStorage> {
+    StoredValue::new_local(None)
+}
+#[cfg(not(feature = "hydrate"))]
+fn held<T: Send + Sync + 'static>() -> StoredValue<Option<T>> {
+    StoredValue::new(None)
+}
+
+#[cfg(feature = "hydrate")]
+type PeggySocket = (crate::client::Socket, crate::client::identify::PeggyControl);
 #[cfg(not(feature = "hydrate"))]
 type PeggySocket = ();
+
+/// The modulus a Peggy asks for: `pool` (the server's 2048-bit pool), or a demo one.
+fn demo_of(size: &str) -> Option<DemoModulus> {
+    size.parse().ok()
+}
 
 /// Where Peggy's page stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,6 +243,11 @@ pub fn PeggyPage() -> impl IntoView {
     let (name, set_name) = signal(String::new());
     let (k, set_k) = signal(crate::protocol::ffs::DEFAULT_K as u32);
     let (cheat, set_cheat) = signal(false);
+    let (size, set_size) = signal(String::from("pool"));
+    let (r_text, set_r_text) = signal(String::new());
+    let (r_negative, set_r_negative) = signal(false);
+    let r_note = RwSignal::new(String::new());
+    let readable = RwSignal::new(None::<Readable>);
     let cheating = RwSignal::new(false);
     let phase = RwSignal::new(PeggyPhase::Start);
     let status = RwSignal::new(String::new());
@@ -136,12 +256,13 @@ pub fn PeggyPage() -> impl IntoView {
     let verdict = RwSignal::new(None::<(bool, String)>);
     let rows = RwSignal::new(Vec::<RoundRow>::new());
     let run_k = RwSignal::new(0u32);
-    let session = StoredValue::new_local(None::<PeggySocket>);
+    let session = held::<PeggySocket>();
     let register = move |_| {
         phase.set(PeggyPhase::Preparing);
         notice.set(String::new());
         verdict.set(None);
         rows.set(Vec::new());
+        r_note.set(String::new());
         status.set("drawing a Blum integer and making your keys…".into());
         #[cfg(feature = "hydrate")]
         {
@@ -150,33 +271,53 @@ pub fn PeggyPage() -> impl IntoView {
             let name = name.get_untracked();
             let k_value = k.get_untracked();
             let bluff = cheat.get_untracked();
+            let demo = demo_of(&size.get_untracked());
             leptos::task::spawn_local(async move {
                 let reset = move |message: String| {
                     session.set_value(None);
                     phase.set(PeggyPhase::Start);
                     status.set(String::new());
+                    r_note.set(String::new());
                     notice.set(message);
                 };
-                let keys = match identify::register(&name, k_value as usize, bluff).await {
+                let keys = match identify::register(&name, k_value as usize, bluff, demo).await {
                     Ok(keys) => keys,
                     Err(e) => return reset(format!("Could not register: {e}")),
                 };
                 run_k.set(keys.registered.k);
                 cheating.set(bluff);
+                readable.set(match &keys.key {
+                    Some(key) => Readable::for_peggy(key),
+                    None => Readable::for_victor(&keys.public),
+                });
                 let r = &keys.registered;
+                let numbers = match (readable.get_untracked(), &keys.key) {
+                    (Some(view), Some(_)) => format!(
+                        " n = {} (its factors p · q stay hidden), your secrets s = ({}) — shown here only because this is a demo — and your public identifiers I = ({}).",
+                        view.n(),
+                        view.secrets().join(", "),
+                        view.identifiers().join(", ")
+                    ),
+                    (Some(view), None) => format!(
+                        " n = {}, public identifiers I = ({}).",
+                        view.n(),
+                        view.identifiers().join(", ")
+                    ),
+                    _ => String::new(),
+                };
                 keys_info.set(Some(if bluff {
                     format!(
-                        "“{}”: |n| = {} bits, k = {}. You made the keys in {:.1} ms and threw the {} secrets away: only the public key is left. Each round you bet on Victor's challenge before you commit; you pass only if he picks your guess (probability 2^-{}).",
-                        r.name, r.bits, r.k, keys.keygen_ms, r.k, r.k
+                        "“{}”: |n| = {} bits, k = {}. You made the keys in {} ms and threw the {} secrets away: only the public key is left. Each round you bet on Victor's challenge before you commit; you pass only if he picks your guess (probability 2^-{}).{numbers}",
+                        r.name, r.bits, r.k, crate::components::fixed::Fixed(keys.keygen_ms, 1), r.k, r.k
                     )
                 } else {
                     format!(
-                        "“{}”: |n| = {} bits, k = {}, keys made here in {:.1} ms; your {} secrets stay in this page.",
-                        r.name, r.bits, r.k, keys.keygen_ms, r.k
+                        "“{}”: |n| = {} bits, k = {}, keys made here in {} ms; your {} secrets stay in this page.{numbers}",
+                        r.name, r.bits, r.k, crate::components::fixed::Fixed(keys.keygen_ms, 1), r.k
                     )
                 }));
                 let on = move |update: Update<PeggyEvent>| match update {
-                    Update::Paired(_) => {
+                    Update::Paired { .. } => {
                         phase.set(PeggyPhase::Running);
                         rows.set(Vec::new());
                         verdict.set(None);
@@ -189,10 +330,25 @@ pub fn PeggyPage() -> impl IntoView {
                     Update::Event(PeggyEvent::Started { rounds }) => {
                         status.set(format!("Victor asks for {rounds} rounds"));
                     }
-                    Update::Event(PeggyEvent::Committed { round, x, guess }) => {
+                    Update::Event(PeggyEvent::Committed {
+                        round,
+                        x,
+                        guess,
+                        nonce,
+                    }) => {
+                        if nonce.is_some() {
+                            r_note.set(String::new());
+                        }
+                        let commit = readable.with_untracked(|view| {
+                            view.as_ref()
+                                .zip(nonce.as_ref())
+                                .and_then(|(v, n)| v.commit(n))
+                        });
                         update_row(rows, round, |r| {
                             r.x = x;
                             r.guess = guess;
+                            r.nonce = nonce;
+                            r.commit = commit;
                         });
                     }
                     Update::Event(PeggyEvent::Answered {
@@ -202,13 +358,23 @@ pub fn PeggyPage() -> impl IntoView {
                         guessed,
                     }) => {
                         update_row(rows, round, |r| {
+                            r.answer = readable.with_untracked(|view| {
+                                view.as_ref()
+                                    .zip(r.nonce.as_ref())
+                                    .and_then(|(v, n)| v.answer(n, &e))
+                            });
                             r.e = e;
                             r.y = y;
                             r.guessed = guessed;
                         });
                     }
                     Update::Event(PeggyEvent::Checked { round, passed }) => {
-                        update_row(rows, round, |r| r.passed = Some(passed));
+                        update_row(rows, round, |r| {
+                            r.passed = Some(passed);
+                            r.check = readable.with_untracked(|view| {
+                                view.as_ref().and_then(|v| v.check(&r.x, &r.e, &r.y))
+                            });
+                        });
                     }
                     Update::Event(PeggyEvent::Finished {
                         accepted,
@@ -254,8 +420,31 @@ pub fn PeggyPage() -> impl IntoView {
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (name, k, cheat, cheating, session, run_k, keys_info);
+        let _ = (name, k, cheat, cheating, session, run_k, keys_info, size);
     };
+    let use_r = move |_| {
+        #[cfg(feature = "hydrate")]
+        session.with_value(|s| {
+            let Some((_, control)) = s else { return };
+            let negative = r_negative.get_untracked();
+            let text = r_text.get_untracked();
+            match control.choose_nonce(&text, negative) {
+                Ok(()) => {
+                    notice.set(String::new());
+                    r_note.set(format!(
+                        "Your next commitment uses r = {} and x = {}r² mod n.",
+                        text.trim(),
+                        if negative { "−" } else { "+" }
+                    ));
+                }
+                Err(e) => notice.set(e),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (r_text, r_negative);
+    };
+    let demo_size = move || demo_of(&size.get()).is_some();
+    let handbook = move || demo_of(&size.get()) == Some(DemoModulus::Handbook);
     let leave = move |_| {
         // Dropping the socket closes it: the server erases this Peggy and tells her Victor.
         session.set_value(None);
@@ -272,8 +461,21 @@ pub fn PeggyPage() -> impl IntoView {
                     prop:value=move || name.get()
                     on:input=move |ev| set_name.set(event_target_value(&ev)) /></label>
                 " "
+                <label>"modulus " <select id="peggy-size"
+                    prop:value=move || size.get()
+                    on:change=move |ev| set_size.set(event_target_value(&ev))>
+                    <optgroup label="readable demo (insecure)">
+                        <option value="hac">"Handbook Example 10.27: n = 553913, k = 3"</option>
+                        {DEMO_BITS.map(|bits| view! { <option value=bits.to_string()>{format!("{bits} bits, in decimal")}</option> }).collect_view()}
+                    </optgroup>
+                    <optgroup label="real use">
+                        <option value="pool" selected>"2048 bits from the server's pool"</option>
+                    </optgroup>
+                </select></label>
+                " "
                 <label>"secrets k " <input id="peggy-k" type="number" min="1" max="64"
-                    prop:value=move || k.get().to_string()
+                    disabled=handbook
+                    prop:value=move || if handbook() { "3".to_owned() } else { k.get().to_string() }
                     on:input=move |ev| set_k.set(event_target_value(&ev).parse().unwrap_or(20)) /></label>
                 " "
                 <label title="She registers a public key but keeps no secrets, and bluffs: Victor's page does not know.">
@@ -288,10 +490,30 @@ pub fn PeggyPage() -> impl IntoView {
                 <button id="peggy-leave" on:click=leave
                     disabled=move || matches!(phase.get(), PeggyPhase::Start | PeggyPhase::Preparing)>"Leave"</button>
             </div>
+            <p id="peggy-insecure" class="insecure" hidden=move || !demo_size()>{move || readable.with(|r| r.as_ref().map(insecure_note)).unwrap_or_else(||
+                "Insecure demo modulus: readable in decimal, factored in an instant. Real use: 2048 bits.".to_owned())}</p>
+            <div class="panel" id="peggy-nonce"
+                hidden=move || !(demo_size() && !cheat.get() && matches!(phase.get(), PeggyPhase::Waiting | PeggyPhase::Running))>
+                    <label>"Pick r yourself for the next round " <input id="peggy-r" type="text" inputmode="numeric" class="mono" size="12" placeholder="e.g. 1279"
+                        prop:value=move || r_text.get()
+                        on:input=move |ev| set_r_text.set(event_target_value(&ev)) /></label>
+                    " "
+                    <label><input id="peggy-r-negative" type="checkbox"
+                        prop:checked=move || r_negative.get()
+                        on:change=move |ev| set_r_negative.set(event_target_checked(&ev)) />" x = −r²"</label>
+                    " "
+                    <button id="peggy-use-r" on:click=use_r>"Use it"</button>
+                    <span id="peggy-r-note" class="muted">" " {move || r_note.get()}</span>
+            </div>
             <p id="peggy-notice" class="notice">{move || notice.get()}</p>
             <p id="peggy-status">{move || status.get()}</p>
             <p id="peggy-keys" class="muted">{move || keys_info.get().unwrap_or_default()}</p>
-            <RoundsTable id="peggy-rounds" rows=rows k=run_k.into() guesses=cheating />
+            <RoundSteps stage=Signal::derive(move || {
+                rows.with(|r| stage_of(r, phase.get() == PeggyPhase::Running, verdict.with(Option::is_some)))
+            }) />
+            <div class="table-scroll">
+                <RoundsTable id="peggy-rounds" rows=rows k=run_k.into() readable=readable guesses=cheating />
+            </div>
             <p id="peggy-verdict" class=move || match verdict.get() { Some((true, _)) => "verdict pass", Some((false, _)) => "verdict fail", None => "verdict" }>
                 {move || verdict.get().map(|v| v.1).unwrap_or_default()}
             </p>
@@ -319,8 +541,17 @@ fn mode_of(value: &str) -> &'static str {
 
 #[component]
 pub fn VictorPage() -> impl IntoView {
-    let peggys = RwSignal::new(Vec::<PeggySummary>::new());
-    let list_note = RwSignal::new(String::from("loading the list…"));
+    // The waiting Peggys: the server renders the page with the list it fetched for this request
+    // (a `SharedValue` hands the same list to the hydrating page), then the browser refreshes
+    // it. A Resource with <Transition> would do the same at ~24 KB gzip more bundle: async
+    // hydration code for every type-erased view.
+    let first = leptos::server::SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        return crate::server::identify::prefetched_list();
+        #[cfg(not(feature = "ssr"))]
+        None::<Vec<PeggySummary>>
+    });
+    let listing = RwSignal::new(first.into_inner().map(Ok::<_, crate::api::ApiError>));
     let (rounds_text, set_rounds_text) = signal(String::new());
     let (mode, set_mode) = signal("fast");
     let (bits, set_bits) = signal(String::new());
@@ -331,34 +562,34 @@ pub fn VictorPage() -> impl IntoView {
     let verdict = RwSignal::new(None::<(bool, String)>);
     let rows = RwSignal::new(Vec::<RoundRow>::new());
     let run_k = RwSignal::new(0u32);
-    let session = StoredValue::new_local(None::<VictorSession>);
+    let readable = RwSignal::new(None::<Readable>);
+    let session = held::<VictorSession>();
 
     #[cfg(feature = "hydrate")]
-    {
+    Effect::new(move |_| {
         let refresh = move || {
             leptos::task::spawn_local(async move {
-                match crate::api::list_peggys(None).await {
-                    Ok(list) => {
-                        list_note.set(if list.is_empty() {
-                            "No Peggy is waiting yet. Open /peggy in another browser (or run `zkrelay peggy`).".into()
-                        } else {
-                            String::new()
-                        });
-                        peggys.set(list);
-                    }
-                    Err(e) => list_note.set(format!("cannot load the list: {}", e.message)),
-                }
-            });
+                listing.set(Some(crate::api::list_peggys(None).await));
+            })
         };
-        Effect::new(move |_| {
-            refresh();
-            if let Ok(handle) =
-                set_interval_with_handle(refresh, std::time::Duration::from_millis(1500))
-            {
-                on_cleanup(move || handle.clear());
+        refresh();
+        if let Ok(handle) =
+            set_interval_with_handle(refresh, std::time::Duration::from_millis(1500))
+        {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let list_note = move || {
+        listing.get().map(|listed| match listed {
+            Ok(list) if list.is_empty() => {
+                "No Peggy is waiting yet. Open /peggy in another browser (or run `zkrelay peggy`)."
+                    .to_owned()
             }
-        });
-    }
+            Ok(_) => String::new(),
+            Err(e) => format!("cannot load the list: {}", e.message),
+        })
+    };
+    let peggys = move || listing.get().and_then(Result::ok).unwrap_or_default();
 
     let identify = move |peggy: PeggySummary| {
         let rounds = match rounds_text.get_untracked().trim() {
@@ -379,6 +610,7 @@ pub fn VictorPage() -> impl IntoView {
         verdict.set(None);
         rows.set(Vec::new());
         due.set(None);
+        readable.set(None);
         run_k.set(peggy.k);
         status.set(format!("Joining {}…", peggy.name));
         #[cfg(feature = "hydrate")]
@@ -393,7 +625,8 @@ pub fn VictorPage() -> impl IntoView {
             let name = peggy.name.clone();
             let k = peggy.k;
             let on = move |update: Update<VictorEvent>| match update {
-                Update::Paired(card) => {
+                Update::Paired { peggy: card, key } => {
+                    readable.set(key.as_ref().and_then(Readable::for_victor));
                     let who = card.map(|c| c.name).unwrap_or_else(|| name.clone());
                     status.set(format!(
                         "Identifying {who}: {rounds} rounds, k = {k}, soundness error 2^-{}",
@@ -409,6 +642,9 @@ pub fn VictorPage() -> impl IntoView {
                 }
                 Update::Event(VictorEvent::Checked { round, y, passed }) => {
                     update_row(rows, round, |r| {
+                        r.check = readable.with_untracked(|view| {
+                            view.as_ref().and_then(|v| v.check(&r.x, &r.e, &y))
+                        });
                         r.y = y;
                         r.passed = Some(passed);
                     });
@@ -498,6 +734,28 @@ pub fn VictorPage() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = chosen;
     };
+    // Step mode: Space challenges the next round (not while typing in a field).
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.key() != " " || mode.get_untracked() != "step" || due.get_untracked().is_none() {
+                return;
+            }
+            let tag = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .map(|el| el.tag_name())
+                .unwrap_or_default();
+            if matches!(tag.as_str(), "INPUT" | "SELECT" | "TEXTAREA") {
+                return;
+            }
+            // On a focused button Space would also click it: do the one thing asked.
+            ev.prevent_default();
+            challenge(false);
+        });
+        on_cleanup(move || handle.remove());
+    }
     let leave = move |_| {
         session.set_value(None);
         running.set(false);
@@ -520,7 +778,7 @@ pub fn VictorPage() -> impl IntoView {
             <h1>"Victor"</h1>
             <p>"Pick a waiting Peggy, choose how many rounds and how to challenge her. Each round she passes divides the chance that she is bluffing by 2^k."</p>
             <div class="panel">
-                <label>"rounds t " <input id="victor-rounds" type="number" min="1" max="1024" placeholder="auto: k·t ≥ 40"
+                <label title="Leave empty for t = ⌈40/k⌉ rounds: a Peggy without the secret then passes with probability at most 2^-40.">"rounds t " <input id="victor-rounds" type="number" min="1" max="1024" placeholder="auto"
                     prop:value=move || rounds_text.get()
                     on:input=move |ev| set_rounds_text.set(event_target_value(&ev)) /></label>
                 " "
@@ -532,26 +790,28 @@ pub fn VictorPage() -> impl IntoView {
                     <option value="manual">"manual: I set the bits"</option>
                 </select></label>
             </div>
+            <p id="victor-rounds-help" class="muted">"Rounds left empty: t = ⌈40/k⌉, so that a Peggy without the secret passes with probability at most 2^-40 (k = 20 → 2 rounds, k = 3 → 14)."</p>
             <h2>"Waiting Peggys"</h2>
-            <p id="victor-list-note" class="muted">{move || list_note.get()}</p>
+            <p id="victor-list-note" class="muted">
+                {move || list_note().unwrap_or_else(|| "loading the list…".to_owned())}
+            </p>
             <table id="victor-peggys" class="peggys">
                 <thead><tr><th>"name"</th><th>"|n|"</th><th>"k"</th><th>"status"</th><th></th></tr></thead>
                 <tbody>
-                    <For each=move || peggys.get() key=|p| (p.peggy_id.clone(), p.busy) children=move |p| {
+                    <For each=peggys key=|p| (p.peggy_id.clone(), p.busy) children=move |p| {
                         let busy = p.busy;
                         let chosen = p.clone();
                         view! {
                             <tr class="peggy" data-name=p.name.clone()>
                                 <td>{p.name.clone()}</td>
-                                <td>{p.bits}</td>
+                                <td class:insecure=p.bits < MIN_BITS>{if p.bits < MIN_BITS { format!("{} · insecure demo", p.bits) } else { p.bits.to_string() }}</td>
                                 <td>{p.k}</td>
                                 <td class=if busy { "fail" } else { "pass" }>{if busy { "busy" } else { "free" }}</td>
                                 <td><button class="pick" disabled=move || busy || running.get()
                                     on:click=move |_| identify(chosen.clone())>"Identify"</button></td>
                             </tr>
                         }
-                    } />
-                </tbody>
+                    } />                </tbody>
             </table>
             <p id="victor-notice" class="notice">{move || notice.get()}</p>
             <p id="victor-status">{move || status.get()}</p>
@@ -572,13 +832,21 @@ pub fn VictorPage() -> impl IntoView {
             </Show>
             <Show when=move || due.get().is_some() && mode.get() == "step">
                 <button id="victor-next" on:click=move |_| challenge(false)>
-                    "Challenge round " {move || due.get().unwrap_or_default()}
+                    "Challenge round " {move || due.get().unwrap_or_default()} " (Space)"
                 </button>
             </Show>
             <Show when=move || running.get()>
                 <button id="victor-leave" on:click=leave>"Stop the run"</button>
             </Show>
-            <RoundsTable id="victor-log" rows=rows k=run_k.into() />
+            <p id="victor-insecure" class="insecure" hidden=move || readable.with(Option::is_none)>
+                {move || readable.with(|r| r.as_ref().map(insecure_note))}
+            </p>
+            <RoundSteps stage=Signal::derive(move || {
+                rows.with(|r| stage_of(r, running.get(), verdict.with(Option::is_some)))
+            }) />
+            <div class="table-scroll">
+                <RoundsTable id="victor-log" rows=rows k=run_k.into() readable=readable />
+            </div>
             <p id="victor-verdict" class=move || match verdict.get() { Some((true, _)) => "verdict pass", Some((false, _)) => "verdict fail", None => "verdict" }>
                 {move || verdict.get().map(|v| v.1).unwrap_or_default()}
             </p>
@@ -638,9 +906,9 @@ fn ManyRuns() -> impl IntoView {
             running.set(false);
             note.set(match result {
                 Ok(data) => format!(
-                    "{} runs per Peggy in {:.0} ms.",
+                    "{} runs per Peggy in {} ms.",
                     data.cheater.runs(),
-                    crate::client::now_ms() - started
+                    crate::components::fixed::Fixed(crate::client::now_ms() - started, 0)
                 ),
                 Err(e) => format!("Could not run the batch: {e}"),
             });

@@ -4,17 +4,11 @@
 //! guesses which one is real, and the score shows that no one can do better than chance.
 
 use crate::protocol::ffs::rand_core::Rng as _;
-use crate::protocol::ffs::{BoxedUint, Prover, PublicKey, SecretKey, Simulator, Transcript, wire};
+use crate::protocol::ffs::{
+    Prover, PublicKey, SecretKey, Simulator, Transcript,
+    explain::{Explainer, decimal},
+};
 use leptos::prelude::*;
-
-/// A textbook-sized number (below 2^64) in decimal.
-fn decimal(v: &BoxedUint) -> String {
-    u64::from_str_radix(&wire::encode(v), 16).map_or_else(|_| "…".to_owned(), |v| v.to_string())
-}
-
-fn small(v: &BoxedUint) -> u64 {
-    u64::from_str_radix(&wire::encode(v), 16).unwrap_or(0)
-}
 
 /// One transcript as the page shows it, with Victor's check worked out in decimal.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,31 +16,20 @@ struct Shown {
     x: String,
     e: String,
     y: String,
-    /// "y² · I₃ mod n = 25898 = x ✓"
+    /// "403104² · 124423 mod 553913 = 25898 = x ✓"
     check: String,
     passed: bool,
 }
 
 fn show(t: &Transcript, public: &PublicKey) -> Shown {
-    let n = small(public.modulus().n());
-    let identifiers = public.identifiers();
-    let (x, y) = (small(t.x.x()), small(t.y.y()));
-    let mut z = y * y % n;
-    let mut factors = String::from("y²");
-    for (j, (i, &e)) in identifiers.iter().zip(t.e.bits()).enumerate() {
-        if e {
-            z = z * small(i) % n;
-            factors.push_str(&format!(" · I{}", j + 1));
-        }
-    }
     let passed = t.verify(public).is_ok();
-    let relation = if z == x {
-        "= x"
-    } else if z == n - x {
-        "= n − x"
-    } else {
-        "≠ ±x"
-    };
+    // The Handbook's n has 20 bits: always explainable.
+    let check = Explainer::new(public.modulus().n())
+        .map(|ex| {
+            ex.check(&public.identifiers(), &t.e, t.x.x(), t.y.y())
+                .to_string()
+        })
+        .unwrap_or_default();
     Shown {
         x: decimal(t.x.x()),
         e: t.e
@@ -55,10 +38,7 @@ fn show(t: &Transcript, public: &PublicKey) -> Shown {
             .map(|&b| if b { '1' } else { '0' })
             .collect(),
         y: decimal(t.y.y()),
-        check: format!(
-            "{factors} mod n = {z} {relation} {}",
-            if passed { "✓" } else { "✗" }
-        ),
+        check,
         passed,
     }
 }

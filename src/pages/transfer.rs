@@ -1,6 +1,7 @@
 //! `/send` and `/receive`: the Relay in the browser. Rendered on the server; the transfer itself
 //! runs in the hydrated page (see `crate::client::transfer`).
 
+use crate::components::fixed::Fixed;
 use crate::protocol::relay::handshake::START_AGAIN;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -8,9 +9,9 @@ use leptos_router::components::A;
 fn percent((done, total): (u64, u64)) -> String {
     match (done * 100).checked_div(total) {
         Some(p) => format!(
-            "{p}%  ({:.1} of {:.1} MB)",
-            done as f64 / 1e6,
-            total as f64 / 1e6
+            "{p}%  ({} of {} MB)",
+            Fixed(done as f64 / 1e6, 1),
+            Fixed(total as f64 / 1e6, 1)
         ),
         None => String::new(),
     }

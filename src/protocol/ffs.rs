@@ -16,6 +16,8 @@
 //! - [`Cheater`] — a prover without secrets that passes a round with probability 2^−k.
 //! - [`Simulator`] / [`Transcript`] — transcripts made without the secret that verify and are
 //!   distributed like real ones: the zero-knowledge argument, as code.
+//! - [`explain`] — a demo-sized round in decimal, formula by formula (schoolbook arithmetic,
+//!   independent of the core's).
 //! - [`wire`] — the canonical encoding: big numbers are **lowercase hex without leading
 //!   zeros**, bounded in length before parsing; challenges are strings of `0`/`1`.
 //!
@@ -30,6 +32,7 @@
 mod arith;
 mod cheater;
 mod error;
+pub mod explain;
 mod keys;
 mod modulus;
 mod round;
@@ -41,7 +44,7 @@ pub use cheater::{Cheater, CheaterRound};
 pub use crypto_bigint::{BoxedUint, rand_core};
 pub use error::Error;
 pub use keys::{DEFAULT_K, MAX_K, PublicKey, SecretKey};
-pub use modulus::{BlumModulus, DEFAULT_BITS, DEMO_MIN_BITS, MAX_BITS, MIN_BITS};
+pub use modulus::{BlumModulus, DEFAULT_BITS, DEMO_MIN_BITS, HANDBOOK_N, MAX_BITS, MIN_BITS};
 pub use round::{
     AwaitingChallenge, AwaitingResponse, Challenge, Commitment, PendingRound, Prover, Response,
     Verifier,

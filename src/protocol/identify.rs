@@ -35,6 +35,7 @@ use super::ffs::{
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
+pub mod readable;
 mod referee;
 pub mod soundness;
 
@@ -252,11 +253,13 @@ fn unexpected(from: Party, message: &Message, expected: &str) -> ProtocolError {
 pub enum PeggyEvent {
     /// Victor asked for `rounds` rounds.
     Started { rounds: u32 },
-    /// She committed x in `round`. A cheater also says which challenge ê she bet on.
+    /// She committed x in `round`. A cheater also says which challenge ê she bet on; on a
+    /// demo-sized modulus an honest Peggy's page also gets the nonce, to show x = ±r².
     Committed {
         round: u32,
         x: String,
         guess: Option<String>,
+        nonce: Option<Nonce>,
     },
     /// She answered Victor's challenge e with y. A cheater's `guessed` says whether e was her ê,
     /// that is, whether this round will pass.
@@ -279,6 +282,13 @@ pub enum PeggyEvent {
     Unpaired { message: String },
 }
 
+/// A round's nonce r (wire hex) and the sign σ of x = (−1)^σ · r², for Peggy's own page.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Nonce {
+    pub r: String,
+    pub negative: bool,
+}
+
 /// The prover's side of one run. Her secrets stay in the [`Prover`]; each round's r lives in a
 /// [`PendingRound`] that one response consumes. A cheating Peggy ([`PeggyRun::cheating`]) has
 /// only the public key and bets on each challenge before she commits.
@@ -287,6 +297,8 @@ pub struct PeggyRun {
     rounds: u32,
     round: u32,
     pending: Option<Pending>,
+    /// The r and sign her next commitment uses instead of random ones (demo mode).
+    chosen: Option<(ffs::BoxedUint, bool)>,
     finished: bool,
 }
 
@@ -322,9 +334,30 @@ impl Proving {
             }
         }
     }
+
+    fn public_key(&self) -> &PublicKey {
+        match self {
+            Self::Honest(prover) => prover.public_key(),
+            Self::Cheating(cheater) => cheater.public_key(),
+        }
+    }
 }
 
 impl Pending {
+    /// An honest round's nonce, as Peggy's page shows it.
+    fn nonce(&self) -> Option<Nonce> {
+        match self {
+            Self::Honest(round) => {
+                let (r, negative) = round.nonce();
+                Some(Nonce {
+                    r: wire::encode(&r),
+                    negative,
+                })
+            }
+            Self::Cheating(_) => None,
+        }
+    }
+
     /// The cheater's bet ê, as wire bits.
     fn guess(&self) -> Option<String> {
         match self {
@@ -382,6 +415,7 @@ impl PeggyRun {
             rounds: 0,
             round: 0,
             pending: None,
+            chosen: None,
             finished: false,
         }
     }
@@ -391,21 +425,49 @@ impl PeggyRun {
         matches!(self.prover, Proving::Cheating(_))
     }
 
-    fn commit<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> (PeggyEvent, Message) {
+    /// Makes her next commitment use the nonce `r` and sign `negative` (x = ±r²) instead of
+    /// random ones, once: the demo mode's way to replay a textbook round. `r` must be a unit
+    /// modulo n; a cheater has no use for it (she derives x from her guess).
+    pub fn choose_nonce(&mut self, r: ffs::BoxedUint, negative: bool) -> Result<(), ffs::Error> {
+        self.prover.public_key().modulus().check_unit(&r)?;
+        if !self.is_cheating() {
+            self.chosen = Some((r, negative));
+        }
+        Ok(())
+    }
+
+    fn commit<R: CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<(PeggyEvent, Message), ProtocolError> {
         self.round += 1;
-        let (pending, commitment) = self.prover.commit(rng);
+        let round = self.round;
+        let (pending, commitment) = match (&self.prover, self.chosen.take()) {
+            (Proving::Honest(prover), Some((r, negative))) => {
+                let (pending, commitment) = prover
+                    .commit_chosen(&r, negative)
+                    .map_err(|err| ProtocolError::value("the chosen nonce", round, err))?;
+                (Pending::Honest(pending), commitment)
+            }
+            (proving, _) => proving.commit(rng),
+        };
         let guess = pending.guess();
+        let nonce = if self.prover.public_key().is_demo() {
+            pending.nonce()
+        } else {
+            None
+        };
         self.pending = Some(pending);
         let x = wire::encode(commitment.x());
-        let round = self.round;
-        (
+        Ok((
             PeggyEvent::Committed {
                 round,
                 x: x.clone(),
                 guess,
+                nonce,
             },
             Message::Commit { round, x },
-        )
+        ))
     }
 
     /// Handles one message from Victor (or the server). `unpaired` forgets the run so far: the
@@ -429,7 +491,7 @@ impl PeggyRun {
             Message::Start { rounds } if self.round == 0 && !self.finished => {
                 check_rounds(rounds)?;
                 self.rounds = rounds;
-                let (event, send) = self.commit(rng);
+                let (event, send) = self.commit(rng)?;
                 Ok(Step::new(
                     vec![PeggyEvent::Started { rounds }, event],
                     vec![send],
@@ -463,7 +525,7 @@ impl PeggyRun {
                 let mut events = vec![PeggyEvent::Checked { round, passed }];
                 let mut send = Vec::new();
                 if passed && round < self.rounds {
-                    let (event, message) = self.commit(rng);
+                    let (event, message) = self.commit(rng)?;
                     events.push(event);
                     send.push(message);
                 }

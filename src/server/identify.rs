@@ -26,13 +26,25 @@ use super::{
 };
 use crate::api::{
     ApiError, ErrorCode,
-    identify::{DrawnModulus, MAX_LISTED, PeggySummary, Registered, check_name, check_public_key},
+    identify::{
+        DemoModulus, DrawnModulus, MAX_LISTED, PeggySummary, Registered, check_name,
+        check_public_key,
+    },
 };
+use crate::protocol::ffs::{BlumModulus, wire};
 use std::{net::IpAddr, time::Duration};
 
-/// Takes a fresh modulus from the pool for the client at `ip` (rate-limited).
-pub async fn draw_modulus(state: &AppState, ip: IpAddr) -> Result<DrawnModulus, ApiError> {
+/// Takes a fresh modulus from the pool for the client at `ip`, or issues the demo modulus
+/// `demo` asks for (rate-limited alike).
+pub async fn draw_modulus(
+    state: &AppState,
+    ip: IpAddr,
+    demo: Option<DemoModulus>,
+) -> Result<DrawnModulus, ApiError> {
     state.limits.draws.admit(ip).await?;
+    if let Some(demo) = demo {
+        return issue_demo_modulus(state, demo).await;
+    }
     let drawn = state.blum_pool.draw().await?.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unavailable,
@@ -44,6 +56,30 @@ pub async fn draw_modulus(state: &AppState, ip: IpAddr) -> Result<DrawnModulus, 
         modulus_id: drawn.id,
         n: drawn.n_hex,
         bits: state.blum_pool.bits(),
+    })
+}
+
+/// Issues a demo modulus as its own row, so it is registered, listed and erased like any other.
+/// A fresh one of ≤ 64 bits takes well under a millisecond; the draw limit bounds the rate.
+async fn issue_demo_modulus(state: &AppState, demo: DemoModulus) -> Result<DrawnModulus, ApiError> {
+    let modulus = match demo {
+        DemoModulus::Handbook => BlumModulus::handbook_example(),
+        DemoModulus::Bits(bits) => BlumModulus::generate_demo(&mut crate::rng::os_rng(), bits),
+    }
+    .map_err(|e| {
+        tracing::error!(error = %e, %demo, "identify: cannot make a demo modulus");
+        ApiError::internal()
+    })?;
+    let bits = modulus.bits();
+    let issued = state
+        .store
+        .issue_new_modulus(&wire::encode(modulus.n()), bits)
+        .await?;
+    tracing::info!(modulus_id = issued.id, %demo, "identify: demo modulus issued");
+    Ok(DrawnModulus {
+        modulus_id: issued.id,
+        n: issued.n_hex,
+        bits,
     })
 }
 
@@ -140,6 +176,35 @@ pub async fn list_peggys(
             busy: p.busy,
         })
         .collect())
+}
+
+/// The list of Peggys fetched for a request to `/victor`, so the page renders with it.
+#[derive(Clone, Debug)]
+pub struct PrefetchedList(pub Vec<PeggySummary>);
+
+/// Middleware: a `GET /victor` first fetches the Peggy list (rendering is synchronous; the page
+/// reads it back with [`prefetched_list`]). A failure only leaves the page to load it itself.
+pub async fn prefetch_list(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.method() == axum::http::Method::GET
+        && request.uri().path() == "/victor"
+        && let Ok(list) = list_peggys(&state, None).await
+    {
+        request.extensions_mut().insert(PrefetchedList(list));
+    }
+    next.run(request).await
+}
+
+/// The list [`prefetch_list`] fetched for the request being rendered, if any.
+pub fn prefetched_list() -> Option<Vec<PeggySummary>> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    parts
+        .extensions
+        .get::<PrefetchedList>()
+        .map(|l| l.0.clone())
 }
 
 /// Removes every Peggy (and issued modulus) left by a previous run: none of its connections

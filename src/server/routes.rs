@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identify::routes())
         .leptos_routes_with_context(&state, routes, context, render)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), identify::prefetch_list))
         .layer(middleware::from_fn(http_errors::server_fn_status))
         .layer(middleware::from_fn_with_state(state.clone(), guards::check))
         .layer(DefaultBodyLimit::max(max_body))

@@ -407,27 +407,8 @@ mod tests {
 
     #[tokio::test]
     async fn migration_0003_keeps_the_pool_and_ids_are_never_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/old.db", dir.path().display());
         // The database as migrations 0001 and 0002 left it, with two moduli in the pool.
-        let old = tempfile::tempdir().unwrap();
-        for name in ["0001_blum_pool.sql", "0002_identify.sql"] {
-            let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-            std::fs::copy(from.join(name), old.path().join(name)).unwrap();
-        }
-        let options = SqliteConnectOptions::from_str(&url)
-            .unwrap()
-            .create_if_missing(true);
-        let pool = SqlitePoolOptions::new()
-            .connect_with(options)
-            .await
-            .unwrap();
-        sqlx::migrate::Migrator::new(old.path())
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
+        let (_dir, url, pool) = database_before(3).await;
         sqlx::query(
             "INSERT INTO blum_moduli (n, bits, created_at) VALUES ('a1', 8, 0), ('b3', 8, 0)",
         )
@@ -458,32 +439,9 @@ mod tests {
 
     #[tokio::test]
     async fn migration_0004_keeps_the_pool_and_registrations_carry_a_secret_digest() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/old.db", dir.path().display());
         // The database as migrations 0001–0003 left it: a pool modulus, and a Peggy (without a
         // secret) on an issued one.
-        let old = tempfile::tempdir().unwrap();
-        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-        for name in [
-            "0001_blum_pool.sql",
-            "0002_identify.sql",
-            "0003_moduli_ids_never_reused.sql",
-        ] {
-            std::fs::copy(from.join(name), old.path().join(name)).unwrap();
-        }
-        let options = SqliteConnectOptions::from_str(&url)
-            .unwrap()
-            .create_if_missing(true);
-        let pool = SqlitePoolOptions::new()
-            .connect_with(options)
-            .await
-            .unwrap();
-        sqlx::migrate::Migrator::new(old.path())
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
+        let (_dir, url, pool) = database_before(4).await;
         sqlx::query(
             "INSERT INTO blum_moduli (n, bits, created_at) VALUES ('a1', 8, 0); \
              INSERT INTO blum_moduli (n, bits, created_at, issued_at) VALUES ('b3', 8, 0, 1); \
@@ -529,6 +487,84 @@ mod tests {
         .execute(&store.pool)
         .await;
         assert!(short.is_err(), "a 1-byte digest was stored");
+    }
+
+    /// A database file as the migrations before number `next` left it (the folder, its URL, an
+    /// open pool).
+    async fn database_before(next: u32) -> (tempfile::TempDir, String, sqlx::SqlitePool) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/old.db", dir.path().display());
+        let old = dir.path().join("migrations");
+        std::fs::create_dir(&old).unwrap();
+        let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        for entry in std::fs::read_dir(&from).unwrap() {
+            let name = entry.unwrap().file_name();
+            let number: u32 = name.to_string_lossy()[..4].parse().unwrap();
+            if number < next {
+                std::fs::copy(from.join(&name), old.join(&name)).unwrap();
+            }
+        }
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .connect_with(options)
+            .await
+            .unwrap();
+        sqlx::migrate::Migrator::new(old.as_path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        (dir, url, pool)
+    }
+
+    #[tokio::test]
+    async fn migration_0005_keeps_the_pool_and_lets_demo_moduli_repeat() {
+        let (_dir, url, pool) = database_before(5).await;
+        sqlx::query(
+            "INSERT INTO blum_moduli (n, bits, created_at) VALUES ('c1', 2048, 0), ('d3', 2048, 0)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let top: i64 = sqlx::query_scalar("SELECT MAX(id) FROM blum_moduli")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM blum_moduli WHERE n = 'd3'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(
+            store.ready_moduli(2048).await.unwrap(),
+            1,
+            "the pool survived"
+        );
+        // The Handbook's n goes to two Peggys at once, each on its own issued row.
+        let first = store.issue_new_modulus("873b9", 20).await.unwrap();
+        let second = store.issue_new_modulus("873b9", 20).await.unwrap();
+        assert!(
+            first.id > top && second.id > first.id,
+            "ids are never reused"
+        );
+        for (name, m) in [("Ann", &first), ("Bob", &second)] {
+            let inserted = store.insert_peggy(&new_peggy(name, m)).await.unwrap();
+            assert!(matches!(inserted, InsertPeggy::Inserted(_)), "{name}");
+        }
+        assert!(matches!(
+            store.insert_peggy(&new_peggy("Cy", &first)).await.unwrap(),
+            InsertPeggy::ModulusTaken
+        ));
+        // A pool-sized n still exists once.
+        assert!(
+            store.add_modulus("c1", 2048).await.is_err(),
+            "a pool n twice"
+        );
     }
 
     async fn temp_store() -> (tempfile::TempDir, Store) {

@@ -220,8 +220,7 @@ impl Modulus {
         self.mul(u, &self.root_r)
     }
 
-    /// The u that stands for a chosen plain nonce r (known-answer tests).
-    #[cfg(test)]
+    /// The u that stands for a chosen plain nonce r (a demo's chosen r, known-answer tests).
     pub(super) fn nonce_from_plain(&self, r: &Residue) -> Residue {
         self.mul(&self.to_montgomery(r), &self.root_r)
     }

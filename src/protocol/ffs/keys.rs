@@ -78,7 +78,7 @@ impl SecretKey {
     /// s = (157, 43215, 4646), b = (1, 0, 1), so I = (441845, 338402, 124423). Its n has 20 bits
     /// and its secrets are printed in a book: for teaching only, never for identification.
     pub fn handbook_example() -> Result<Self, Error> {
-        let modulus = BlumModulus::from_stored(&BoxedUint::from(553_913u64))?;
+        let modulus = BlumModulus::handbook_example()?;
         let s = [157u64, 43_215, 4_646].map(BoxedUint::from);
         Self::from_secrets(&modulus, &s, &[true, false, true])
     }
@@ -136,6 +136,13 @@ impl SecretKey {
     /// The number of secrets k.
     pub fn k(&self) -> usize {
         self.secrets.s.len()
+    }
+
+    /// The secrets s_1 … s_k as plain integers, for Peggy's own page to show in demo mode
+    /// (the caller owns the copies).
+    pub fn secret_values(&self) -> Vec<BoxedUint> {
+        let m = &self.public.modulus.modulus;
+        self.secrets.s.iter().map(|s| m.value_of(s)).collect()
     }
 }
 

@@ -26,6 +26,8 @@ pub const MAX_BITS: u32 = 4096;
 pub const DEFAULT_BITS: u32 = 2048;
 /// Smallest |n| in demo mode (the Handbook's example modulus has 20 bits).
 pub const DEMO_MIN_BITS: u32 = 16;
+/// The modulus of the Handbook of Applied Cryptography's Example 10.27: 683 · 811.
+pub const HANDBOOK_N: u64 = 553_913;
 
 /// A Blum integer n, ready for Montgomery arithmetic. Cheap to clone (shared).
 #[derive(Clone, Debug)]
@@ -50,6 +52,12 @@ impl BlumModulus {
             return Err(Error::ModulusSize);
         }
         Self::generate_any_size(rng, bits)
+    }
+
+    /// n = 553913 = 683 · 811, the Handbook of Applied Cryptography's Example 10.27 (20 bits:
+    /// for teaching only).
+    pub fn handbook_example() -> Result<Self, Error> {
+        Self::from_stored(&BoxedUint::from(HANDBOOK_N))
     }
 
     /// Rebuilds a modulus that this module generated earlier (for example one the server's pool
@@ -77,6 +85,11 @@ impl BlumModulus {
     /// the coprimality test, which costs a gcd.
     pub fn check_range(&self, v: &BoxedUint) -> Result<(), Error> {
         self.modulus.residue(v).map(|_| ())
+    }
+
+    /// Checks that v is a unit in [1, n − 1] (range and gcd).
+    pub fn check_unit(&self, v: &BoxedUint) -> Result<(), Error> {
+        self.modulus.plain_unit(v).map(|_| ())
     }
 
     /// Whether |n| is below the 1024-bit floor (demo mode).

@@ -151,6 +151,8 @@ pub struct Prover {
 pub struct PendingRound {
     /// The residue u that stands for r = u · R^(−1/2) (see [`Modulus::nonce`]).
     r: Residue,
+    /// The sign σ of x = (−1)^σ · r².
+    negative: bool,
     secrets: Arc<Secrets>,
     modulus: Arc<Modulus>,
 }
@@ -177,12 +179,26 @@ impl Prover {
         self.commit_with(r, negative)
     }
 
+    /// Commits with a chosen nonce r (a unit in [1, n − 1]) and sign: the demo mode's "pick r
+    /// yourself", to replay a textbook example. A chosen r is only as secret as its choice: a
+    /// real identification uses [`Prover::commit`].
+    pub fn commit_chosen(
+        &self,
+        r: &BoxedUint,
+        negative: bool,
+    ) -> Result<(PendingRound, Commitment), Error> {
+        let m = &self.public.modulus.modulus;
+        let r = m.plain_unit(r)?;
+        Ok(self.commit_with(m.nonce_from_plain(&r), negative))
+    }
+
     /// x = ±u · u · R⁻¹ = ±r² (plain) for the nonce r that u stands for: one product.
     fn commit_with(&self, r: Residue, negative: bool) -> (PendingRound, Commitment) {
         let modulus = Arc::clone(&self.public.modulus.modulus);
         let x = modulus.integer(&modulus.signed(modulus.square(&r), negative));
         let round = PendingRound {
             r,
+            negative,
             secrets: Arc::clone(&self.secrets),
             modulus,
         };
@@ -192,13 +208,19 @@ impl Prover {
     /// Commits with a chosen r and sign (known-answer tests only).
     #[cfg(test)]
     pub(super) fn commit_fixed(&self, r: u64, negative: bool) -> (PendingRound, Commitment) {
-        let m = &self.public.modulus.modulus;
-        let r = m.plain(&BoxedUint::from(r)).expect("r in range");
-        self.commit_with(m.nonce_from_plain(&r), negative)
+        self.commit_chosen(&BoxedUint::from(r), negative)
+            .expect("r in range")
     }
 }
 
 impl PendingRound {
+    /// The nonce r and the sign σ of x = (−1)^σ · r², for Peggy's own page to show in demo
+    /// mode. Whoever learns r and the response learns the secrets it used: never send it.
+    pub fn nonce(&self) -> (BoxedUint, bool) {
+        let m = &*self.modulus;
+        (m.integer(&m.nonce(&self.r)), self.negative)
+    }
+
     /// y = r · ∏ s_j^{e_j} mod n. Consumes the round, so r can never answer a second challenge.
     pub fn respond(self, challenge: &Challenge) -> Result<Response, Error> {
         challenge.check_length(self.secrets.s.len())?;

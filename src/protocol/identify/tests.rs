@@ -692,3 +692,85 @@ fn an_honest_peggy_reports_no_guesses() {
             }
     )));
 }
+
+/// The demo mode's chosen nonce: HAC Example 10.27's r = 1279 with σ = 1 commits x = 25898 in
+/// the next round only, and the event carries the nonce for Peggy's page; later rounds draw r.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_chosen_nonce_replays_the_handbook_round_once() {
+    let key = SecretKey::handbook_example().unwrap();
+    let mut peggy = PeggyRun::new(&key);
+    let mut rng = rng(3);
+    assert_eq!(
+        peggy.choose_nonce(BoxedUint::from(0u64), true),
+        Err(ffs::Error::Zero)
+    );
+    assert_eq!(
+        peggy.choose_nonce(BoxedUint::from(683u64), true),
+        Err(ffs::Error::NotCoprime)
+    );
+    peggy.choose_nonce(BoxedUint::from(1279u64), true).unwrap();
+    let step = peggy
+        .handle(&mut rng, Message::Start { rounds: 2 })
+        .unwrap();
+    let x = wire::encode(&BoxedUint::from(25898u64));
+    assert!(matches!(&step.send[..], [Message::Commit { round: 1, x: sent }] if *sent == x));
+    let nonce = step.events.iter().find_map(|e| match e {
+        PeggyEvent::Committed { nonce, .. } => nonce.clone(),
+        _ => None,
+    });
+    assert_eq!(
+        nonce,
+        Some(Nonce {
+            r: wire::encode(&BoxedUint::from(1279u64)),
+            negative: true
+        })
+    );
+    let step = peggy
+        .handle(
+            &mut rng,
+            Message::Challenge {
+                round: 1,
+                e: "001".into(),
+            },
+        )
+        .unwrap();
+    let y = wire::encode(&BoxedUint::from(403104u64));
+    assert!(matches!(&step.send[..], [Message::Response { round: 1, y: sent }] if *sent == y));
+    let step = peggy
+        .handle(
+            &mut rng,
+            Message::Result {
+                round: 1,
+                passed: true,
+            },
+        )
+        .unwrap();
+    let next = step.events.iter().find_map(|e| match e {
+        PeggyEvent::Committed { nonce, .. } => nonce.clone(),
+        _ => None,
+    });
+    assert_ne!(
+        next.map(|n| n.r),
+        Some(wire::encode(&BoxedUint::from(1279u64))),
+        "used once"
+    );
+}
+
+/// A real-sized key never puts its nonce in an event.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn real_keys_keep_the_nonce_out_of_events() {
+    let mut rng = rng(4);
+    let n = BlumModulus::generate(&mut rng, 1024).unwrap();
+    let key = SecretKey::generate(&mut rng, &n, 4).unwrap();
+    let mut peggy = PeggyRun::new(&key);
+    let step = peggy
+        .handle(&mut rng, Message::Start { rounds: 1 })
+        .unwrap();
+    assert!(
+        step.events
+            .iter()
+            .all(|e| !matches!(e, PeggyEvent::Committed { nonce: Some(_), .. }))
+    );
+}
