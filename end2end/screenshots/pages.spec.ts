@@ -41,5 +41,29 @@ for (const size of sizes) {
     await sim.click('#sim-next');
     await sim.locator('.transcript').first().locator('button.guess').click();
     await sim.screenshot({ path: `${out}/simulator-${size.name}.png`, fullPage: true });
+    // Readable demo mode: the Handbook's round, Victor in projector mode (?present).
+    const hac = `Handbook ${size.name}`;
+    const demoPeggy = await open(browser, '/peggy', size);
+    const demoVictor = await open(browser, '/victor?present', size);
+    await demoPeggy.fill('#peggy-name', hac);
+    await demoPeggy.selectOption('#peggy-size', 'hac');
+    await demoPeggy.click('#peggy-register');
+    await expect(demoPeggy.locator('#peggy-status')).toHaveText('Waiting for a Victor…');
+    await demoPeggy.fill('#peggy-r', '1279');
+    await demoPeggy.check('#peggy-r-negative');
+    await demoPeggy.click('#peggy-use-r');
+    await demoVictor.fill('#victor-rounds', '2');
+    await demoVictor.selectOption('#victor-mode', 'manual');
+    await demoVictor.locator(`#victor-peggys tr.peggy[data-name="${hac}"] button.pick`).click();
+    for (const bits of ['001', '110']) {
+      await expect(demoVictor.locator('#victor-manual')).toBeVisible();
+      await demoVictor.fill('#victor-bits', bits);
+      await demoVictor.click('#victor-send-challenge');
+      await expect(demoVictor.locator(`#victor-log tr.formula .check-formula`)).toHaveCount(bits === '001' ? 1 : 2);
+    }
+    await expect(demoVictor.locator('#victor-verdict')).toContainText('Accepted');
+    await expect(demoPeggy.locator('#peggy-verdict')).toContainText('accepted');
+    await demoPeggy.screenshot({ path: `${out}/demo-peggy-${size.name}.png`, fullPage: true });
+    await demoVictor.screenshot({ path: `${out}/demo-victor-present-${size.name}.png`, fullPage: true });
   });
 }

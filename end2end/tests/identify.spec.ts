@@ -381,5 +381,7 @@ test('projector mode (?present) and a 390 px phone: large type, high contrast, n
   expect(large).toBeGreaterThan(normal * 1.3);
   const bg = await page.locator('.frame').evaluate((f) => getComputedStyle(f).backgroundColor);
   expect(bg).toBe('rgb(0, 0, 0)');
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(wide, '/victor?present').toBeLessThanOrEqual(0);
   await ctx.close();
 });

@@ -1,4 +1,5 @@
-//! Sends a ping over the server's WebSocket and shows the round-trip time.
+//! Whether the relay answers: a ping over the server's WebSocket as soon as the page is live, and
+//! every 15 s, shown as a state with its round-trip time.
 
 use super::fixed::Fixed;
 use leptos::prelude::*;
@@ -16,7 +17,7 @@ pub fn RelayCheck() -> impl IntoView {
     let (result, set_result) = signal(None::<CheckResult>);
     #[cfg(feature = "hydrate")]
     let socket = StoredValue::new_local(None::<crate::client::Socket>);
-    let check = move |_| {
+    let check = move || {
         set_result.set(Some(CheckResult::Waiting));
         #[cfg(feature = "hydrate")]
         {
@@ -28,18 +29,22 @@ pub fn RelayCheck() -> impl IntoView {
             }
         }
     };
-    let shown = move || match result.get() {
-        None => String::new(),
-        Some(CheckResult::Waiting) => "pinging…".to_owned(),
-        Some(CheckResult::RoundTrip { millis }) => {
-            format!("relay answered in {0} ms", Fixed(millis, 1))
+    Effect::new(move |_| {
+        check();
+        #[cfg(feature = "hydrate")]
+        if let Ok(handle) = set_interval_with_handle(check, std::time::Duration::from_secs(15)) {
+            on_cleanup(move || handle.clear());
         }
-        Some(CheckResult::Failed(e)) => format!("relay unreachable: {e}"),
+    });
+    let state = move || match result.get() {
+        None | Some(CheckResult::Waiting) => ("", "Relay: checking…".to_owned()),
+        Some(CheckResult::RoundTrip { millis }) => (
+            "pass",
+            format!("Relay reachable: answered in {} ms", Fixed(millis, 1)),
+        ),
+        Some(CheckResult::Failed(e)) => ("fail", format!("Relay unreachable: {e}")),
     };
     view! {
-        <div class="panel">
-            <button id="relay-check" on:click=check>"Check the relay"</button>
-            <output id="relay-result">{shown}</output>
-        </div>
+        <p id="relay-result" class=move || format!("state {}", state().0)>{move || state().1}</p>
     }
 }

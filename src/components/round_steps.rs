@@ -28,27 +28,27 @@ impl Stage {
 const STEPS: [(Stage, &str, &str); 5] = [
     (
         Stage::Commit,
-        "1. Peggy commits. ",
+        "Peggy commits. ",
         "She picks a fresh random r and sends x = ±r² mod n. A square mod n looks like any other number to someone who cannot factor n, so x tells Victor nothing — but it ties Peggy to her r.",
     ),
     (
         Stage::Challenge,
-        "2. Victor challenges — only now. ",
+        "Victor challenges — only now. ",
         "He picks k random bits e after x has arrived. If Peggy knew e before committing she could build an x that passes without any secret: that is exactly what the Peggy without the secret tries, by guessing.",
     ),
     (
         Stage::Response,
-        "3. Peggy answers. ",
+        "Peggy answers. ",
         "y = r · ∏ sⱼ^eⱼ mod n: the secrets the bits select, hidden by r. Because r is fresh and random, y is a random number too: it reveals nothing about the sⱼ.",
     ),
     (
         Stage::Check,
-        "4. Victor checks. ",
+        "Victor checks. ",
         "y² · ∏ Iⱼ^eⱼ ≡ ±x (mod n). Since Iⱼ = ±1/sⱼ², the secrets cancel and r² is left: only someone who knows the sⱼ (or guessed e) can make this hold for the e Victor picked.",
     ),
     (
         Stage::Verdict,
-        "5. Why t rounds convince. ",
+        "Why t rounds convince. ",
         "A Peggy without the secret survives a round only by guessing all k bits of e: probability 2^-k. Surviving t rounds: 2^-k·t. An honest Peggy never fails.",
     ),
 ];

@@ -795,6 +795,7 @@ pub fn VictorPage() -> impl IntoView {
             <p id="victor-list-note" class="muted">
                 {move || list_note().unwrap_or_else(|| "loading the list…".to_owned())}
             </p>
+            <div class="table-scroll">
             <table id="victor-peggys" class="peggys">
                 <thead><tr><th>"name"</th><th>"|n|"</th><th>"k"</th><th>"status"</th><th></th></tr></thead>
                 <tbody>
@@ -813,6 +814,7 @@ pub fn VictorPage() -> impl IntoView {
                         }
                     } />                </tbody>
             </table>
+            </div>
             <p id="victor-notice" class="notice">{move || notice.get()}</p>
             <p id="victor-status">{move || status.get()}</p>
             <Show when=move || due.get().is_some() && mode.get() == "manual">
