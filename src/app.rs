@@ -84,7 +84,7 @@ fn Frame(children: Children) -> impl IntoView {
             #[cfg(feature = "hydrate")]
             let search = web_sys::window().and_then(|w| w.location().search().ok());
             #[cfg(not(feature = "hydrate"))]
-            let search = None;
+            let search: Option<String> = None;
             search.map(|s| s.trim_start_matches('?').to_owned())
         }
     };

@@ -7,3 +7,4 @@ pub mod ffs;
 pub mod identify;
 pub mod ping;
 pub mod relay;
+pub mod text;

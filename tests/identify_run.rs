@@ -81,6 +81,69 @@ async fn a_cli_peggy_who_cheats_is_caught_and_both_sides_see_the_round() {
     );
 }
 
+/// `zkrelay peggy --demo hac`: the Handbook's n = 553913 and key; Victor's list shows 20 bits and
+/// k = 3, and every round is worked out in decimal on Peggy's terminal, her numbers matching the
+/// ones that went over the wire.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_peggy_on_the_handbook_modulus_works_every_round_out_in_decimal() {
+    use zkrelay::api::DemoModulus;
+    use zkrelay::protocol::identify::PeggyEvent;
+    let server = start(60, |_| {}).await;
+    let (peggy_end, victor_end) = (endpoint(&server, 2), endpoint(&server, 3));
+    let mut saw = Vec::new();
+    let peggy = identify::peggy(
+        &peggy_end,
+        "Book",
+        20,
+        false,
+        Some(DemoModulus::Handbook),
+        |s| saw.push(s),
+    );
+    let victor = async {
+        let found = identify::find_peggy(&victor_end, "Book", Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!((found.bits, found.k), (20, 3));
+        identify::victor(&victor_end, &found.peggy_id, 4, |_| {})
+            .await
+            .unwrap()
+    };
+    let (peggy_outcome, victor_outcome) = tokio::join!(peggy, victor);
+    assert!(peggy_outcome.unwrap().accepted && victor_outcome.accepted);
+    let lines: Vec<String> = saw.iter().filter_map(identify::describe).collect();
+    let worked: Vec<&String> = lines.iter().filter(|l| l.starts_with("    ")).collect();
+    assert_eq!(
+        worked.len(),
+        4 * 3,
+        "commit, answer, check per round: {lines:#?}"
+    );
+    for (i, round) in worked.chunks(3).enumerate() {
+        let x = saw.iter().find_map(|s| match s {
+            Seen::Peggy(PeggyEvent::Committed { round, x, .. }) if *round == i as u32 + 1 => {
+                Some(u64::from_str_radix(x, 16).unwrap())
+            }
+            _ => None,
+        });
+        let x = x.unwrap().to_string();
+        assert!(
+            round[0].starts_with("    x = ") && round[0].contains("² mod 553913 = "),
+            "{round:?}"
+        );
+        assert!(
+            round[0].ends_with(&format!("= {x}")),
+            "{round:?} vs x = {x}"
+        );
+        assert!(
+            round[1].starts_with("    y = ") && round[1].contains(" mod 553913 = "),
+            "{round:?}"
+        );
+        assert!(
+            round[2].starts_with("    Victor's check: ") && round[2].ends_with("x ✓"),
+            "{round:?}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_peggy_and_cli_victor_complete_a_run_and_the_peggy_is_erased() {
     let server = start(60, |_| {}).await;

@@ -201,16 +201,15 @@ pub fn check_name(name: &str) -> Result<String, ApiError> {
             "the name must be at most {MAX_NAME_CHARS} characters"
         )));
     }
-    if name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+    if name
+        .chars()
+        .any(|c| c.is_control() || crate::protocol::text::is_bidi_control(c))
+    {
         return Err(ApiError::invalid(
             "the name must not contain control or text-direction characters",
         ));
     }
     Ok(name.to_owned())
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A public key as read from the request, before the FFS core validates it.

@@ -12,7 +12,10 @@ use crate::{
     api::{DemoModulus, DrawnModulus, PeggySummary, Registered},
     protocol::{
         ffs::{self, BlumModulus, SecretKey, wire},
-        identify::{Message as Wire, PeggyEvent, PeggyRun, VictorEvent, VictorRun},
+        identify::{
+            Message as Wire, Nonce, PeggyEvent, PeggyRun, VictorEvent, VictorRun,
+            readable::Readable,
+        },
     },
     rng::os_rng,
 };
@@ -52,6 +55,8 @@ pub enum Seen {
     },
     Peggy(PeggyEvent),
     Victor(VictorEvent),
+    /// A demo-sized round worked out in decimal (`--demo`): one formula.
+    Worked(String),
 }
 
 /// The outcome of a run as one side saw it.
@@ -259,7 +264,14 @@ pub async fn peggy(
     } else {
         PeggyRun::new(&key)
     };
+    // On a demo modulus every round is also worked out in decimal.
+    let readable = if cheat {
+        Readable::for_victor(key.public_key())
+    } else {
+        Readable::for_peggy(&key)
+    };
     drop(key);
+    let mut worked = Worked::default();
     loop {
         let message = next(&mut ws).await?;
         if matches!(message, Wire::Paired { .. }) {
@@ -284,7 +296,14 @@ pub async fn peggy(
                     rounds,
                 });
             }
+            let lines = match &readable {
+                Some(r) => worked.lines(r, &event),
+                None => Vec::new(),
+            };
             report(Seen::Peggy(event));
+            lines
+                .into_iter()
+                .for_each(|line| report(Seen::Worked(line)));
         }
         for message in &step.send {
             send(&mut ws, message).await?;
@@ -292,6 +311,34 @@ pub async fn peggy(
         if let Some(outcome) = outcome {
             finish(ws).await;
             return Ok(outcome);
+        }
+    }
+}
+
+/// The round in progress, as Peggy's demo lines need it.
+#[derive(Default)]
+struct Worked {
+    nonce: Option<Nonce>,
+    x: String,
+}
+
+impl Worked {
+    /// The formulas an event completes: her commitment; her answer and Victor's check.
+    fn lines(&mut self, readable: &Readable, event: &PeggyEvent) -> Vec<String> {
+        match event {
+            PeggyEvent::Committed { x, nonce, .. } => {
+                (self.nonce, self.x) = (nonce.clone(), x.clone());
+                let commit = self.nonce.as_ref().and_then(|n| readable.commit(n));
+                commit.iter().map(ToString::to_string).collect()
+            }
+            PeggyEvent::Answered { e, y, .. } => {
+                let answer = self.nonce.as_ref().and_then(|n| readable.answer(n, e));
+                let check = readable.check(&self.x, e, y);
+                let answer = answer.map(|a| a.to_string());
+                let check = check.map(|c| format!("Victor's check: {c}"));
+                answer.into_iter().chain(check).collect()
+            }
+            _ => Vec::new(),
         }
     }
 }
@@ -399,6 +446,7 @@ pub fn describe(seen: &Seen) -> Option<String> {
             format!("registered (id {peggy_id}, |n| = {bits}, k = {k}); waiting for a Victor")
         }
         Seen::Paired { name, bits, k } => format!("paired: Peggy {name:?}, |n| = {bits}, k = {k}"),
+        Seen::Worked(line) => format!("    {line}"),
         Seen::Peggy(PeggyEvent::Started { rounds }) => format!("Victor asks for {rounds} rounds"),
         Seen::Peggy(PeggyEvent::Committed {
             round, x, guess, ..

@@ -34,8 +34,8 @@ use std::{net::SocketAddr, time::Duration};
 
 pub use data::{DataConn, serve_data_listener};
 
-/// The only group offered: SPAKE2 over Ed25519.
-pub const CURVE: &str = "ed25519";
+/// The only group offered: SPAKE2 over Ed25519 (the protocol's one constant).
+pub use crate::protocol::relay::CURVE;
 /// Longest a GET waits (`wait` query parameter, seconds) for a value to appear.
 pub const MAX_WAIT_SECS: u64 = 30;
 

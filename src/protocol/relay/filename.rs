@@ -1,6 +1,7 @@
 //! Received file names, made safe: one path component, printable, bounded.
 
 use super::Error;
+use crate::protocol::text::is_bidi_control;
 
 /// Longest name kept, in bytes.
 pub const MAX_FILENAME_BYTES: usize = 255;
@@ -60,10 +61,6 @@ fn cut_at_char(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +77,7 @@ mod tests {
         ok("/abs/path/x", "x");
         ok("bad\nname\u{7}.txt", "badname.txt");
         ok("evil\u{202e}txt.exe", "eviltxt.exe");
+        ok("a\u{061c}b.txt", "ab.txt");
         ok("  .hidden ", "hidden");
         ok("..foo..", "foo");
         let long = "é".repeat(200);
