@@ -941,3 +941,84 @@ fn ManyRuns() -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{
+        ffs::{BoxedUint, SecretKey, wire},
+        identify::readable::parse_nonce,
+    };
+
+    fn row(x: &str, e: &str, y: &str, passed: Option<bool>) -> RoundRow {
+        RoundRow {
+            round: 1,
+            x: x.into(),
+            e: e.into(),
+            y: y.into(),
+            passed,
+            ..RoundRow::default()
+        }
+    }
+
+    #[test]
+    fn the_stage_follows_the_last_round() {
+        assert_eq!(stage_of(&[], false, false), None);
+        assert_eq!(stage_of(&[], true, false), Some(Stage::Commit));
+        assert_eq!(
+            stage_of(&[row("1", "", "", None)], true, false),
+            Some(Stage::Challenge)
+        );
+        assert_eq!(
+            stage_of(&[row("1", "0", "", None)], true, false),
+            Some(Stage::Response)
+        );
+        assert_eq!(
+            stage_of(&[row("1", "0", "2", None)], true, false),
+            Some(Stage::Check)
+        );
+        assert_eq!(
+            stage_of(&[row("1", "0", "2", Some(true))], true, true),
+            Some(Stage::Verdict)
+        );
+    }
+
+    /// The Handbook's round as Peggy's page writes it under the row: the formulas with the
+    /// selected s₃ and I₃ marked, and nothing else in the HTML but numbers and symbols.
+    #[test]
+    fn a_handbook_round_as_html() {
+        let key = SecretKey::handbook_example().unwrap();
+        let view = Readable::for_peggy(&key).unwrap();
+        let nonce = Nonce {
+            r: wire::encode(&parse_nonce("1279", key.public_key()).unwrap()),
+            negative: true,
+        };
+        let (x, y) = (
+            wire::encode(&BoxedUint::from(25898u64)),
+            wire::encode(&BoxedUint::from(403104u64)),
+        );
+        let mut row = row(&x, "001", &y, Some(true));
+        row.commit = view.commit(&nonce);
+        row.answer = view.answer(&nonce, "001");
+        row.check = view.check(&x, "001", &y);
+        let html = formulas_html(&row);
+        assert!(
+            html.contains(r#"<div class="commit-formula">x = −1279² mod 553913 = 25898</div>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="picked" title="s₃">4646</span>"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<span title="s₁">157</span>"#), "{html}");
+        assert!(
+            html.contains(r#"<span class="picked" title="I₃">124423</span>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="pass">403104² · 124423 mod 553913 = 25898 = x ✓</span>"#),
+            "{html}"
+        );
+        assert_eq!(html.matches("picked").count(), 2);
+    }
+}

@@ -43,7 +43,12 @@ impl Cheater {
         };
         // y is plain; y · y · R⁻¹ · ∏ I_j^{ê_j} (Montgomery forms) is y² · ∏ I_j^{ê_j} · R⁻¹,
         // and moving that into Montgomery form gives the plain x.
-        let y = m.random(rng);
+        // As the honest prover: a unit, so x is one too (it matters only on demo-sized n).
+        let y = if self.public.is_demo() {
+            m.random_unit(rng)
+        } else {
+            m.random(rng)
+        };
         let negative = rng.next_u32() & 1 == 1;
         let z = self
             .public

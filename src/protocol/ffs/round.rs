@@ -171,10 +171,16 @@ impl Prover {
         &self.public
     }
 
-    /// Draws r uniformly from [1, n − 1] and a sign σ; returns the round and x = (−1)^σ · r².
+    /// Draws r uniformly from [1, n − 1] (from the units, on a demo-sized n) and a sign σ;
+    /// returns the round and x = (−1)^σ · r².
     pub fn commit<R: CryptoRng + ?Sized>(&self, rng: &mut R) -> (PendingRound, Commitment) {
         let modulus = Arc::clone(&self.public.modulus.modulus);
-        let r = modulus.random(rng);
+        // A demo-sized n is small enough for r to share a factor with it: draw a unit there.
+        let r = if self.public.modulus.is_demo() {
+            modulus.random_unit(rng)
+        } else {
+            modulus.random(rng)
+        };
         let negative = rng.next_u32() & 1 == 1;
         self.commit_with(r, negative)
     }
