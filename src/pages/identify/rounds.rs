@@ -1,0 +1,270 @@
+//! The rounds table both role pages show, and the pure helpers behind it: a run's stage and a
+//! demo round's formulas as HTML.
+
+use crate::components::round_steps::Stage;
+use crate::protocol::{
+    ffs::explain::{Answer, Check, Commit, Term, subscript},
+    identify::{Nonce, readable::Readable},
+};
+use leptos::prelude::*;
+
+/// One round as a page shows it. Numbers are kept in wire hex; a demo-sized run shows them in
+/// decimal with the round's worked formulas.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub(super) struct RoundRow {
+    pub(super) round: u32,
+    pub(super) x: String,
+    pub(super) e: String,
+    pub(super) y: String,
+    pub(super) passed: Option<bool>,
+    /// A cheating Peggy's bet ê (her page only) and whether Victor's e matched it.
+    pub(super) guess: Option<String>,
+    pub(super) guessed: Option<bool>,
+    /// Demo mode: Peggy's nonce (her page only) and the formulas worked out so far.
+    pub(super) nonce: Option<Nonce>,
+    pub(super) commit: Option<Commit>,
+    pub(super) answer: Option<Answer>,
+    pub(super) check: Option<Check>,
+}
+
+/// The step a run is at: the verdict once it came, else the last round's progress (a run
+/// that has started but has no round yet waits for the first commitment).
+pub(super) fn stage_of(rows: &[RoundRow], running: bool, finished: bool) -> Option<Stage> {
+    if finished {
+        return Some(Stage::Verdict);
+    }
+    let Some(last) = rows.last() else {
+        return running.then_some(Stage::Commit);
+    };
+    Some(if !last.y.is_empty() || last.passed.is_some() {
+        Stage::Check
+    } else if !last.e.is_empty() {
+        Stage::Response
+    } else if !last.x.is_empty() {
+        Stage::Challenge
+    } else {
+        Stage::Commit
+    })
+}
+
+/// `s = (157, 43215, 4646)` as HTML, the factors the challenge selects marked. Every part is a
+/// decimal number or a fixed symbol: nothing to escape.
+fn terms_html(name: &str, terms: &[Term]) -> String {
+    let items: Vec<String> = terms
+        .iter()
+        .map(|t| {
+            let class = if t.selected { r#" class="picked""# } else { "" };
+            format!(
+                r#"<span{class} title="{name}{}">{}</span>"#,
+                subscript(t.j),
+                t.value
+            )
+        })
+        .collect();
+    format!(
+        r#"<span class="terms">{name} = ({})</span>"#,
+        items.join(", ")
+    )
+}
+
+/// A demo round's worked formulas, as the HTML of the row under it (one view type for all of
+/// them keeps the bundle small).
+fn formulas_html(row: &RoundRow) -> String {
+    let mut html = String::new();
+    if let Some(c) = &row.commit {
+        html.push_str(&format!(r#"<div class="commit-formula">{c}</div>"#));
+    }
+    if let Some(a) = &row.answer {
+        let s = terms_html("s", &a.secrets);
+        html.push_str(&format!(
+            r#"<div class="answer-formula">{s} → <span>{a}</span></div>"#
+        ));
+    }
+    if let Some(c) = &row.check {
+        let i = terms_html("I", &c.identifiers);
+        let class = if c.outcome.passed() { "pass" } else { "fail" };
+        html.push_str(&format!(
+            r#"<div class="check-formula">{i} → <span class="{class}">{c}</span></div>"#
+        ));
+    }
+    html
+}
+
+/// A big number shortened for a table cell (the full value is in the cell's title).
+fn short(hex: &str) -> String {
+    if hex.len() <= 18 {
+        hex.to_owned()
+    } else {
+        format!("{}…{}", &hex[..8], &hex[hex.len() - 8..])
+    }
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub(super) fn update_row(
+    rows: RwSignal<Vec<RoundRow>>,
+    round: u32,
+    change: impl FnOnce(&mut RoundRow),
+) {
+    rows.update(|rows| {
+        if let Some(row) = rows.iter_mut().find(|r| r.round == round) {
+            change(row);
+        } else {
+            let mut row = RoundRow {
+                round,
+                ..RoundRow::default()
+            };
+            change(&mut row);
+            rows.push(row);
+        }
+    });
+}
+
+/// The rounds of a run: x, e, y, the check, and the soundness error after each passed round.
+/// With `guesses` (a cheating Peggy's own page) a column shows her bet ê beside Victor's e.
+#[component]
+pub(super) fn RoundsTable(
+    id: &'static str,
+    rows: RwSignal<Vec<RoundRow>>,
+    k: Signal<u32>,
+    readable: RwSignal<Option<Readable>>,
+    #[prop(optional, into)] guesses: Signal<bool>,
+) -> impl IntoView {
+    let shown = move |hex: &str| {
+        readable.with_untracked(|r| r.as_ref().map_or_else(|| short(hex), |r| r.decimal(hex)))
+    };
+    view! {
+        <table id=id class="rounds">
+            <thead>
+                <tr>
+                    <th>"round"</th>
+                    <Show when=move || guesses.get()>
+                        <th>"her guess ê"</th>
+                    </Show>
+                    <th>"x = ±r² mod n"</th>
+                    <th>"e"</th>
+                    <th>"y = r·∏ sⱼ^eⱼ mod n"</th>
+                    <th>"y²·∏ Iⱼ^eⱼ ≡ ±x ?"</th>
+                    <th>"chance of a bluff"</th>
+                </tr>
+            </thead>
+            <tbody>
+                <For each=move || rows.get() key=|row| row.clone() children=move |row| {
+                    let check = match row.passed {
+                        Some(true) => ("pass", "✓ pass"),
+                        Some(false) => ("fail", "✗ fail: caught"),
+                        None => ("", "…"),
+                    };
+                    let guess_class = match row.guessed {
+                        Some(true) => "mono bits guess right",
+                        Some(false) => "mono bits guess wrong",
+                        None => "mono bits guess",
+                    };
+                    let guess = row.guess.clone().unwrap_or_default();
+                    let soundness = match row.passed {
+                        Some(true) => format!("2^-{}", k.get_untracked() * row.round),
+                        _ => String::new(),
+                    };
+                    let demo = row.commit.is_some() || row.answer.is_some() || row.check.is_some();
+                    let formulas = demo.then(|| view! {
+                        <tr class="formula" data-round=row.round><td colspan="8" inner_html=formulas_html(&row) /></tr>
+                    });
+                    view! {
+                        <tr class="round" data-round=row.round>
+                            <td>{row.round}</td>
+                            <Show when=move || guesses.get()>
+                                <td class=guess_class>{guess.clone()}</td>
+                            </Show>
+                            <td class="mono x" title=row.x.clone()>{shown(&row.x)}</td>
+                            <td class="mono bits">{row.e.clone()}</td>
+                            <td class="mono y" title=row.y.clone()>{shown(&row.y)}</td>
+                            <td class=check.0>{check.1}</td>
+                            <td class="mono">{soundness}</td>
+                        </tr>
+                        {formulas}
+                    }
+                } />
+            </tbody>
+        </table>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{
+        ffs::{BoxedUint, SecretKey, wire},
+        identify::readable::parse_nonce,
+    };
+
+    fn row(x: &str, e: &str, y: &str, passed: Option<bool>) -> RoundRow {
+        RoundRow {
+            round: 1,
+            x: x.into(),
+            e: e.into(),
+            y: y.into(),
+            passed,
+            ..RoundRow::default()
+        }
+    }
+
+    #[test]
+    fn the_stage_follows_the_last_round() {
+        assert_eq!(stage_of(&[], false, false), None);
+        assert_eq!(stage_of(&[], true, false), Some(Stage::Commit));
+        assert_eq!(
+            stage_of(&[row("1", "", "", None)], true, false),
+            Some(Stage::Challenge)
+        );
+        assert_eq!(
+            stage_of(&[row("1", "0", "", None)], true, false),
+            Some(Stage::Response)
+        );
+        assert_eq!(
+            stage_of(&[row("1", "0", "2", None)], true, false),
+            Some(Stage::Check)
+        );
+        assert_eq!(
+            stage_of(&[row("1", "0", "2", Some(true))], true, true),
+            Some(Stage::Verdict)
+        );
+    }
+
+    /// The Handbook's round as Peggy's page writes it under the row: the formulas with the
+    /// selected s₃ and I₃ marked, and nothing else in the HTML but numbers and symbols.
+    #[test]
+    fn a_handbook_round_as_html() {
+        let key = SecretKey::handbook_example().unwrap();
+        let view = Readable::for_peggy(&key).unwrap();
+        let nonce = Nonce {
+            r: wire::encode(&parse_nonce("1279", key.public_key()).unwrap()),
+            negative: true,
+        };
+        let (x, y) = (
+            wire::encode(&BoxedUint::from(25898u64)),
+            wire::encode(&BoxedUint::from(403104u64)),
+        );
+        let mut row = row(&x, "001", &y, Some(true));
+        row.commit = view.commit(&nonce);
+        row.answer = view.answer(&nonce, "001");
+        row.check = view.check(&x, "001", &y);
+        let html = formulas_html(&row);
+        assert!(
+            html.contains(r#"<div class="commit-formula">x = −1279² mod 553913 = 25898</div>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="picked" title="s₃">4646</span>"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<span title="s₁">157</span>"#), "{html}");
+        assert!(
+            html.contains(r#"<span class="picked" title="I₃">124423</span>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<span class="pass">403104² · 124423 mod 553913 = 25898 = x ✓</span>"#),
+            "{html}"
+        );
+        assert_eq!(html.matches("picked").count(), 2);
+    }
+}
