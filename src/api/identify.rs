@@ -48,16 +48,6 @@ pub enum DemoModulus {
 /// The demo sizes the pages offer after the Handbook's.
 pub const DEMO_BITS: [u32; 3] = [32, 48, 64];
 
-impl DemoModulus {
-    /// |n| in bits.
-    pub fn bits(self) -> u32 {
-        match self {
-            Self::Handbook => ffs::HANDBOOK_N.ilog2() + 1,
-            Self::Bits(bits) => bits,
-        }
-    }
-}
-
 impl std::fmt::Display for DemoModulus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
