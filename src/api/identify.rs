@@ -31,6 +31,31 @@ pub struct DrawnModulus {
     pub bits: u32,
 }
 
+impl DrawnModulus {
+    /// Peggy's key on this modulus, asked for with `demo`: the book's key on the Handbook's n,
+    /// else k fresh secrets. Refuses an n that is no usable modulus, or that is not 553913 when
+    /// the Handbook's was asked for.
+    pub fn make_key<R: ffs::rand_core::CryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        demo: Option<DemoModulus>,
+        k: usize,
+    ) -> Result<ffs::SecretKey, String> {
+        let unusable = |e: ffs::Error| format!("the server's modulus is unusable: {e}");
+        let n = wire::decode(&self.n, ffs::MAX_BITS).map_err(unusable)?;
+        let modulus = ffs::BlumModulus::from_stored(&n).map_err(unusable)?;
+        let key = match demo {
+            Some(DemoModulus::Handbook) => ffs::SecretKey::handbook_example(),
+            _ => ffs::SecretKey::generate(rng, &modulus, k),
+        }
+        .map_err(|e| format!("cannot make keys: {e}"))?;
+        if key.public_key().modulus().n() != modulus.n() {
+            return Err("the server's Handbook modulus is not 553913".into());
+        }
+        Ok(key)
+    }
+}
+
 /// A readable demo modulus, asked for instead of one from the pool: every number of a round
 /// then fits on a screen in decimal — and the modulus is factored in a blink, so it identifies
 /// no one. For teaching only; pages mark it as insecure.

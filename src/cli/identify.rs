@@ -10,12 +10,8 @@
 use super::transfer::{Api, Endpoint};
 use crate::{
     api::{DemoModulus, DrawnModulus, PeggySummary, Registered},
-    protocol::{
-        ffs::{self, BlumModulus, SecretKey, wire},
-        identify::{
-            Message as Wire, Nonce, PeggyEvent, PeggyRun, VictorEvent, VictorRun,
-            readable::Readable,
-        },
+    protocol::identify::{
+        Message as Wire, Nonce, PeggyEvent, PeggyRun, VictorEvent, VictorRun, readable::Readable,
     },
     rng::os_rng,
 };
@@ -220,19 +216,8 @@ pub async fn peggy(
     let demo_text = demo.map(|d| d.to_string());
     let draw: Vec<(&str, &str)> = demo_text.iter().map(|d| ("demo", d.as_str())).collect();
     let drawn: DrawnModulus = server_fn(&api, "draw_modulus", &draw).await?;
-    let n = wire::decode(&drawn.n, ffs::MAX_BITS)
-        .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
-    let modulus = BlumModulus::from_stored(&n)
-        .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
     let mut rng = os_rng();
-    let key = match demo {
-        Some(DemoModulus::Handbook) => SecretKey::handbook_example(),
-        _ => SecretKey::generate(&mut rng, &modulus, k),
-    }
-    .map_err(|e| format!("cannot make keys: {e}"))?;
-    if key.public_key().modulus().n() != modulus.n() {
-        return Err("the server's Handbook modulus is not 553913".into());
-    }
+    let key = drawn.make_key(&mut rng, demo, k)?;
     let public_key = serde_json::to_string(key.public_key())
         .map_err(|e| format!("cannot encode the public key: {e}"))?;
     let modulus_id = drawn.modulus_id.to_string();

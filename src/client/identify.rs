@@ -9,7 +9,7 @@ use super::{Link, Socket, SocketEvent};
 use crate::{
     api::{self, DemoModulus, Registered},
     protocol::{
-        ffs::{self, BlumModulus, PublicKey, SecretKey, wire},
+        ffs::{PublicKey, SecretKey},
         identify::{
             Message, PeggyCard, PeggyEvent, PeggyRun, ProtocolError, VictorEvent, VictorRun,
             readable,
@@ -58,19 +58,8 @@ pub async fn register(
     demo: Option<DemoModulus>,
 ) -> Result<PeggyKeys, String> {
     let drawn = api::draw_modulus(demo).await.map_err(|e| e.message)?;
-    let n = wire::decode(&drawn.n, ffs::MAX_BITS)
-        .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
-    let modulus = BlumModulus::from_stored(&n)
-        .map_err(|e| format!("the server's modulus is unusable: {e}"))?;
     let started = super::now_ms();
-    let key = match demo {
-        Some(DemoModulus::Handbook) => SecretKey::handbook_example(),
-        _ => SecretKey::generate(&mut os_rng(), &modulus, k),
-    }
-    .map_err(|e| e.to_string())?;
-    if key.public_key().modulus().n() != modulus.n() {
-        return Err("the server's Handbook modulus is not 553913".into());
-    }
+    let key = drawn.make_key(&mut os_rng(), demo, k)?;
     let keygen_ms = super::now_ms() - started;
     let public_key = serde_json::to_string(key.public_key()).map_err(|e| e.to_string())?;
     let registered = api::register_peggy(name.to_owned(), drawn.modulus_id, public_key)

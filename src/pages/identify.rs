@@ -26,7 +26,8 @@ fn insecure_note(readable: &Readable) -> String {
 }
 
 /// A page's browser-only state (its sockets): thread-local in the browser. On the server the page
-/// only renders — across threads while a resource loads — so there it is an empty `Send` slot.
+/// only renders, and the response stream may drop it on another worker thread than the one that
+/// made it (a thread-local value then panics), so there it is an empty `Send` slot.
 #[cfg(feature = "hydrate")]
 fn held<T: 'static>() -> StoredValue<Option<T>, LocalStorage> {
     StoredValue::new_local(None)
