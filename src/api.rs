@@ -3,6 +3,7 @@
 
 mod error;
 pub mod identify;
+pub mod relay;
 mod status;
 
 pub use error::{ApiError, ErrorCode};

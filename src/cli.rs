@@ -5,7 +5,6 @@ pub mod identify;
 mod sink;
 pub mod transfer;
 
-use crate::protocol::relay::handshake;
 use crate::server::{self, AppState, Config};
 use clap::{Args, Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode};
@@ -235,8 +234,9 @@ async fn send(args: SendArgs) -> Result<(), String> {
                 return Ok(());
             }
             // A stranger (or a typo) on the channel: offer a fresh channel and code at once.
-            Err(e) if e.starts_with(handshake::START_AGAIN) => {
-                let again = !matches!(payload, transfer::Payload::Stdin) && ask_start_again(&e);
+            Err(e) if e.start_again() => {
+                let again =
+                    !matches!(payload, transfer::Payload::Stdin) && ask_start_again(&e.to_string());
                 if !again {
                     return Err(format!(
                         "{e}\nRun the same command again for a fresh channel and code."
@@ -244,7 +244,7 @@ async fn send(args: SendArgs) -> Result<(), String> {
                 }
                 code = None;
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
 }

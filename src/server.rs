@@ -94,10 +94,10 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    // The sweepers stop when these guards drop, as `run` returns.
+    let _sweepers = [state.relay.spawn_sweeper(), state.identify.spawn_sweeper()];
     let mut background = vec![
         state.blum_pool.spawn_refill(),
-        state.relay.spawn_sweeper(Duration::from_secs(1)),
-        state.identify.spawn_sweeper(Duration::from_secs(1)),
         identify::spawn_janitor(
             state.clone(),
             Duration::from_secs(state.config.identify.idle_timeout_secs.saturating_mul(2)),

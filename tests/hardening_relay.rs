@@ -21,8 +21,9 @@ use tokio::{
 };
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest, http::HeaderValue};
 use zkrelay::{
+    api::relay::START_AGAIN,
     cli::transfer::{self, Destination, Endpoint, Payload},
-    protocol::relay::{Code, RecipientPake, channel_name, handshake::START_AGAIN},
+    protocol::relay::{Code, RecipientPake, channel_name},
     server::Config,
 };
 
@@ -55,6 +56,7 @@ fn spawn_sender(
             }
         })
         .await
+        .map_err(String::from)
     });
     (sender, heard)
 }
@@ -204,7 +206,8 @@ async fn a_stranger_in_the_recipient_seat_fails_the_exchange_and_both_people_are
         &Destination::Folder(dir.path().to_owned()),
     )
     .await
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(
         refused.contains("someone else joined this channel"),
         "{refused}"

@@ -366,13 +366,14 @@ async fn bad_input_gets_a_clear_json_error() {
         StatusCode::BAD_REQUEST,
         "bad_request",
     );
-    // Values that do not exist yet, and a seat asking for the other seat's value.
+    // Values that do not exist yet (their own code, still a 404 for older clients), and a seat
+    // asking for the other seat's value.
     refused(
         sender
             .get(&format!("/sender/482193-cedar/y?uuid={uuid}"))
             .await,
         StatusCode::NOT_FOUND,
-        "not_found",
+        "not_yet",
     );
     refused(
         sender

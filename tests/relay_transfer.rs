@@ -12,10 +12,9 @@ use serde_json::{Value, json};
 use std::net::IpAddr;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpSocket;
+use zkrelay::api::relay::START_AGAIN;
 use zkrelay::cli::transfer::{self, Delivered, Destination, Endpoint, Payload};
-use zkrelay::protocol::relay::{
-    Code, Direction, Header, Sealer, SenderPake, handshake::START_AGAIN,
-};
+use zkrelay::protocol::relay::{Code, Direction, Header, Sealer, SenderPake};
 
 fn endpoint(server: &TestServer, last: u8) -> Endpoint {
     Endpoint {
@@ -44,7 +43,10 @@ async fn transfer(
         &Destination::Folder(dir.to_owned()),
     )
     .await;
-    (sender.await.unwrap(), received)
+    (
+        sender.await.unwrap().map_err(String::from),
+        received.map_err(String::from),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -327,7 +329,7 @@ async fn attack_fails(what: &str, expected: &str, frames: Attack) {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         receiver.await
     });
-    let err = got.unwrap_err();
+    let err = got.unwrap_err().to_string();
     assert!(err.contains(expected), "{what}: {err}");
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

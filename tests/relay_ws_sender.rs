@@ -9,15 +9,12 @@ mod common;
 use common::{TestServer, client_from};
 use futures::{SinkExt, StreamExt};
 use rand::rngs::OsRng;
-use serde_json::Value;
 use std::{net::IpAddr, time::Duration};
 use tokio::net::TcpSocket;
 use tokio_tungstenite::{client_async, tungstenite::Message};
+use zkrelay::api::relay::{RelayClient, Transport, handshake};
 use zkrelay::cli::transfer::{self, Destination, Endpoint};
-use zkrelay::protocol::relay::{
-    Code, Direction, FrameReader, Header, Opener, Sealer,
-    handshake::{self, RelayApi},
-};
+use zkrelay::protocol::relay::{Code, Direction, FrameReader, Header, Opener, Sealer, data_hello};
 
 /// The relay's HTTP API from 127.0.0.2.
 struct Http {
@@ -25,51 +22,41 @@ struct Http {
     base: String,
 }
 
-impl Http {
-    async fn call(&self, req: reqwest::RequestBuilder) -> Result<Value, String> {
-        let reply: Value = req.send().await.unwrap().json().await.unwrap();
-        if reply["success"] == true {
-            Ok(reply)
-        } else {
-            Err(reply.to_string())
-        }
-    }
-}
-
-impl RelayApi for Http {
-    async fn post(&self, path: &str, body: Value) -> Result<Value, String> {
-        self.call(self.http.post(format!("{}{path}", self.base)).json(&body))
-            .await
-    }
-    async fn get(&self, path: &str) -> Result<Value, String> {
-        self.call(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-    async fn wait(&self, path: &str, _: &str) -> Result<Value, String> {
-        self.get(&format!("{path}&wait=10")).await
+impl Transport for Http {
+    async fn request(&self, path: &str, body: Option<String>) -> Result<(u16, String), String> {
+        let url = format!("{}{path}", self.base);
+        let req = match body {
+            Some(body) => self
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body),
+            None => self.http.get(url),
+        };
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        let status = res.status().as_u16();
+        Ok((status, res.text().await.map_err(|e| e.to_string())?))
     }
 }
 
 /// Sends a 5-byte file as a page does, reads the acknowledgement, then sends `after_ack` (if
 /// any) and closes the socket.
 async fn page_sender(server: &TestServer, code: &Code, after_ack: Option<&'static [u8]>) {
-    let api = Http {
+    let api = RelayClient::new(Http {
         http: client_from(2),
         base: server.url(""),
-    };
-    let seat = handshake::open_sender(&api, Some("777777-cedar"))
-        .await
-        .unwrap();
+    });
+    let seat = api.open_sender(Some("777777-cedar")).await.unwrap();
     let confirmed = handshake::sender(&api, &seat, code, OsRng, |_| {})
         .await
         .unwrap();
-    handshake::open_data(&api, "sender", &seat).await.unwrap();
+    api.open_data(&seat).await.unwrap();
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(([127, 0, 0, 2], 0).into()).unwrap();
     let tcp = socket.connect(server.addr).await.unwrap();
     let url = format!("ws://{}/ws/data/777777-cedar", server.addr);
     let (mut ws, _) = client_async(url, tcp).await.unwrap();
-    let hello = handshake::data_hello(&seat, &confirmed.h_k);
+    let hello = data_hello(&seat.channel, &seat.uuid, &confirmed.h_k);
     ws.send(Message::text(hello)).await.unwrap();
     assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("ok"));
     let mut sealer = Sealer::new(
@@ -102,7 +89,7 @@ async fn page_sender(server: &TestServer, code: &Code, after_ack: Option<&'stati
             other => panic!("expected the acknowledgement, got {other:?}"),
         }
     };
-    let ack: Value = serde_json::from_slice(&ack).unwrap();
+    let ack: serde_json::Value = serde_json::from_slice(&ack).unwrap();
     assert_eq!(ack, serde_json::json!({"received": 5, "ok": true}));
     if let Some(stray) = after_ack {
         ws.send(Message::binary(stray.to_vec())).await.unwrap();
@@ -125,7 +112,7 @@ async fn receive_from_page(after_ack: Option<&'static [u8]>) -> (Result<String, 
         tokio::time::sleep(Duration::from_millis(200)).await;
         receiver.await
     });
-    let got = got.map(|d| {
+    let got = got.map_err(String::from).map(|d| {
         let path = d.path.unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"hello");
         path.file_name().unwrap().to_str().unwrap().to_owned()

@@ -21,6 +21,9 @@ pub enum ErrorCode {
     InvalidValue,
     /// The thing named does not exist (any more).
     NotFound,
+    /// A long poll's value has not arrived within its wait; ask again. (404, so clients that
+    /// predate this code still read it as "not there".)
+    NotYet,
     /// The thing exists but is taken: a busy Peggy, an occupied seat.
     Conflict,
     /// The caller may not do this: a wrong uuid, a third IP on a channel.
@@ -41,7 +44,7 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest | ErrorCode::InvalidValue => 400,
             ErrorCode::Forbidden => 403,
-            ErrorCode::NotFound => 404,
+            ErrorCode::NotFound | ErrorCode::NotYet => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::TooLarge => 413,
             ErrorCode::RateLimited => 429,

@@ -4,14 +4,14 @@
 //! data connection. They are library functions so tests run them in-process against a real server.
 
 use super::sink::Sink;
-use crate::protocol::relay::{
-    Code, Direction, Error, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener,
-    PREFIX_LEN, Sealer, SharedKey,
-    handshake::{self, RelayApi, Seat, field},
-    split_phrase,
+use crate::{
+    api::relay::{POLL_SECS, RelayClient, Seat, TransferError, Transport, handshake},
+    protocol::relay::{
+        Ack, Code, Direction, Error, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT,
+        Opener, PREFIX_LEN, Sealer, SharedKey, data_hello, split_phrase,
+    },
 };
 use rand::rngs::OsRng;
-use serde_json::{Value, json};
 use std::{
     io::IsTerminal,
     net::{IpAddr, SocketAddr},
@@ -25,8 +25,7 @@ use tokio::{
 
 /// How long each side waits for the other before giving up.
 const PEER_TIMEOUT: Duration = Duration::from_secs(600);
-/// Long-poll length per request (the server caps it at 30 s).
-const POLL_SECS: u64 = 25;
+
 /// Largest acknowledgement the sender reads back.
 const MAX_ACK: usize = 1024;
 
@@ -82,7 +81,7 @@ impl Delivered {
     }
 }
 
-type Result<T> = std::result::Result<T, String>;
+type Result<T> = std::result::Result<T, TransferError>;
 
 /// An HTTP client for one server, connecting from the endpoint's address.
 pub(super) struct Api {
@@ -105,63 +104,31 @@ impl Api {
         })
     }
 
-    async fn call(&self, req: reqwest::RequestBuilder) -> Result<(u16, Value)> {
-        let res = req
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach the relay: {e}"))?;
+    /// The relay's routes over this client.
+    pub(super) fn relay(self) -> RelayClient<Self> {
+        RelayClient::new(self).giving_up_after(PEER_TIMEOUT.as_secs())
+    }
+}
+
+impl Transport for Api {
+    async fn request(
+        &self,
+        path: &str,
+        body: Option<String>,
+    ) -> std::result::Result<(u16, String), String> {
+        let url = format!("{}{path}", self.base);
+        let req = match body {
+            Some(body) => self
+                .http
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body),
+            None => self.http.get(url),
+        };
+        let res = req.send().await.map_err(|e| e.to_string())?;
         let status = res.status().as_u16();
-        let body: Value = res
-            .json()
-            .await
-            .map_err(|e| format!("the relay sent something unreadable: {e}"))?;
-        Ok((status, body))
-    }
-}
-
-impl RelayApi for Api {
-    async fn post(&self, path: &str, body: Value) -> Result<Value> {
-        let (status, reply) = self
-            .call(self.http.post(format!("{}{path}", self.base)).json(&body))
-            .await?;
-        ok_or_message(status, reply)
-    }
-
-    async fn get(&self, path: &str) -> Result<Value> {
-        let (status, reply) = self
-            .call(self.http.get(format!("{}{path}", self.base)))
-            .await?;
-        ok_or_message(status, reply)
-    }
-
-    /// Long-polls `path` (which already has its query) until the value is there.
-    async fn wait(&self, path: &str, what: &str) -> Result<Value> {
-        let started = Instant::now();
-        loop {
-            let url = format!("{}{path}&wait={POLL_SECS}", self.base);
-            let (status, reply) = self.call(self.http.get(url)).await?;
-            let not_yet = status == 404
-                && reply["message"]
-                    .as_str()
-                    .is_some_and(|m| m.ends_with("is not there yet"));
-            if !not_yet {
-                return ok_or_message(status, reply);
-            }
-            if started.elapsed() > PEER_TIMEOUT {
-                return Err(format!("gave up waiting for {what}"));
-            }
-        }
-    }
-}
-
-fn ok_or_message(status: u16, reply: Value) -> Result<Value> {
-    if (200..300).contains(&status) && reply["success"] == true {
-        Ok(reply)
-    } else {
-        Err(format!(
-            "the relay refused: {} ({status})",
-            reply["message"].as_str().unwrap_or("no message")
-        ))
+        let text = res.text().await.map_err(|e| e.to_string())?;
+        Ok((status, text))
     }
 }
 
@@ -185,16 +152,16 @@ pub async fn send(
     };
     // Everything that can fail locally fails before the relay is involved.
     let (header, source) = open_payload(&payload).await?;
-    let api = Api::new(endpoint)?;
-    let seat = handshake::open_sender(&api, channel_name.as_deref()).await?;
+    let api = Api::new(endpoint)?.relay();
+    let seat = api.open_sender(channel_name.as_deref()).await?;
     let result = async {
         let confirmed = handshake::sender(&api, &seat, &code, OsRng, announce).await?;
-        let stream = connect_data(&api, endpoint, "sender", &seat, &confirmed.h_k).await?;
+        let stream = connect_data(&api, endpoint, &seat, &confirmed.h_k).await?;
         stream_out(stream, &confirmed.key, &seat.channel, header, source).await
     }
     .await;
     if result.is_err() {
-        handshake::close(&api, &seat).await;
+        api.close(&seat).await;
     }
     result
 }
@@ -209,32 +176,33 @@ pub async fn receive(
     if let Destination::Folder(dir) = destination
         && !dir.is_dir()
     {
-        return Err(format!("{} is not a folder", dir.display()));
+        return Err(format!("{} is not a folder", dir.display()).into());
     }
-    let api = Api::new(endpoint)?;
-    let seat = handshake::open_recipient(&api, &channel).await?;
+    let api = Api::new(endpoint)?.relay();
+    let seat = api.open_recipient(&channel).await?;
     let result = async {
         let confirmed = handshake::recipient(&api, &seat, &code, OsRng).await?;
-        let stream = connect_data(&api, endpoint, "recipient", &seat, &confirmed.h_k).await?;
+        let stream = connect_data(&api, endpoint, &seat, &confirmed.h_k).await?;
         stream_in(stream, &confirmed.key, &seat.channel, destination).await
     }
     .await;
     if result.is_err() {
-        handshake::close(&api, &seat).await;
+        api.close(&seat).await;
     }
     result
 }
 
 /// Calls `open`, connects the TCP data connection and waits for the relay's `ok`.
 async fn connect_data(
-    api: &Api,
+    api: &RelayClient<Api>,
     endpoint: &Endpoint,
-    role: &str,
     seat: &Seat,
     h_k: &str,
 ) -> Result<TcpStream> {
-    let opened = handshake::open_data(api, role, seat).await?;
-    let port: u16 = field(&opened, "data_port")?;
+    let opened = api.open_data(seat).await?;
+    let port = opened
+        .data_port
+        .ok_or("the relay has no TCP data port; use the web page")?;
     let host = reqwest::Url::parse(&endpoint.server)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -267,7 +235,7 @@ async fn connect_data(
         .map_err(|e| format!("cannot open the data connection: {e}"))?;
     let _ = stream.set_nodelay(true);
     stream
-        .write_all(format!("{}\n", handshake::data_hello(seat, h_k)).as_bytes())
+        .write_all(format!("{}\n", data_hello(&seat.channel, &seat.uuid, h_k)).as_bytes())
         .await
         .map_err(|e| e.to_string())?;
     let mut line = Vec::new();
@@ -284,7 +252,7 @@ async fn connect_data(
     }
     let line = String::from_utf8_lossy(&line);
     if line != "ok" {
-        return Err(format!("the relay refused the data connection: {line}"));
+        return Err(format!("the relay refused the data connection: {line}").into());
     }
     Ok(stream)
 }
@@ -477,9 +445,12 @@ fn send_frames(
             return Err("the recipient did not confirm the transfer".into());
         }
     };
-    let ack: Value = serde_json::from_slice(&ack).map_err(|_| "unreadable confirmation")?;
-    if ack["ok"] != true || ack["received"] != total {
-        return Err(format!("the recipient reported a problem: {ack}"));
+    if !Ack::confirms(&ack, total) {
+        return Err(format!(
+            "the recipient reported a problem: {}",
+            String::from_utf8_lossy(&ack)
+        )
+        .into());
     }
     Ok(())
 }
@@ -603,15 +574,15 @@ fn receive_frames(
     }
 }
 
-fn after_final() -> String {
-    format!("the sender broke the protocol: {}", Error::AfterFinal)
+fn after_final() -> TransferError {
+    format!("the sender broke the protocol: {}", Error::AfterFinal).into()
 }
 
 /// Sends the recipient's one final frame, `{"received": N, "ok": true}`, and ends its direction.
 fn acknowledge(stream: &mut std::net::TcpStream, ack_key: &[u8; 32], received: u64) -> Result<()> {
     use std::io::Write;
     let mut sealer = Sealer::new(ack_key);
-    let ack = serde_json::to_vec(&json!({ "received": received, "ok": true })).unwrap_or_default();
+    let ack = Ack::for_received(received);
     let frame = sealer.seal(&ack, true).map_err(|e| e.to_string())?;
     stream
         .write_all(&frame)
@@ -637,9 +608,10 @@ fn expect_end(stream: &mut std::net::TcpStream) -> Result<()> {
                 Err(format!(
                     "the sender did not end the transfer within {} s of its final frame",
                     END_TIMEOUT.as_secs()
-                ))
+                )
+                .into())
             }
-            Err(e) => Err(format!("after the final frame: {e}")),
+            Err(e) => Err(format!("after the final frame: {e}").into()),
         };
     }
 }

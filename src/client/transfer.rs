@@ -9,20 +9,19 @@ use super::{
     Socket, SocketEvent, sleep_ms,
     webcrypto::{Backend, FrameOpener, FrameSealer, OpenedFrame, SealedFrame},
 };
-use crate::protocol::relay::{
-    Code, Direction, FrameReader, Header, MAX_FRAME_PLAINTEXT, SharedKey,
-    handshake::{self, RelayApi, Seat},
-    split_phrase,
+use crate::{
+    api::relay::{RelayClient, Seat, TransferError, Transport, handshake},
+    protocol::relay::{
+        Ack, Code, Direction, FrameReader, Header, MAX_FRAME_PLAINTEXT, SharedKey, data_hello,
+        split_phrase,
+    },
 };
 use futures::{StreamExt, channel::mpsc};
 use gloo_net::http::Request;
 use js_sys::{Array, Uint8Array};
 use rand::rngs::OsRng;
-use serde_json::{Value, json};
 use std::collections::VecDeque;
 
-/// Long-poll length per request (the server caps it at 30 s).
-const POLL_SECS: u64 = 25;
 /// Bytes the socket may hold unsent before the sender waits.
 const MAX_BUFFERED: u32 = 8 << 20;
 /// Bytes of the file read per slice.
@@ -53,59 +52,38 @@ pub enum Incoming {
     },
 }
 
-type Result<T> = std::result::Result<T, String>;
-
-async fn call(req: gloo_net::http::RequestBuilder, body: Option<Value>) -> Result<(u16, Value)> {
-    let sent = match body {
-        Some(b) => req.json(&b).map_err(|e| e.to_string())?.send().await,
-        None => req.send().await,
-    }
-    .map_err(|e| format!("cannot reach the relay: {e}"))?;
-    let status = sent.status();
-    let value: Value = sent
-        .json()
-        .await
-        .map_err(|_| "the relay sent something unreadable".to_owned())?;
-    Ok((status, value))
-}
-
-fn ok_or_message((status, reply): (u16, Value)) -> Result<Value> {
-    if (200..300).contains(&status) && reply["success"] == true {
-        Ok(reply)
-    } else {
-        Err(reply["message"]
-            .as_str()
-            .unwrap_or("the relay refused")
-            .to_owned())
-    }
-}
+type Result<T> = std::result::Result<T, TransferError>;
 
 /// The relay's HTTP API over `fetch`, from this page's origin.
 struct Fetch;
 
-impl RelayApi for Fetch {
-    async fn post(&self, path: &str, body: Value) -> Result<Value> {
-        ok_or_message(call(Request::post(path), Some(body)).await?)
-    }
-
-    async fn get(&self, path: &str) -> Result<Value> {
-        ok_or_message(call(Request::get(path), None).await?)
-    }
-
-    /// Long-polls until the value is there (the page waits as long as the person does).
-    async fn wait(&self, path: &str, _what: &str) -> Result<Value> {
-        loop {
-            let url = format!("{path}&wait={POLL_SECS}");
-            let (status, reply) = call(Request::get(&url), None).await?;
-            let not_yet = status == 404
-                && reply["message"]
-                    .as_str()
-                    .is_some_and(|m| m.ends_with("is not there yet"));
-            if !not_yet {
-                return ok_or_message((status, reply));
+impl Transport for Fetch {
+    async fn request(
+        &self,
+        path: &str,
+        body: Option<String>,
+    ) -> std::result::Result<(u16, String), String> {
+        let sent = match body {
+            Some(body) => {
+                Request::post(path)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .map_err(|e| e.to_string())?
+                    .send()
+                    .await
             }
+            None => Request::get(path).send().await,
         }
+        .map_err(|e| e.to_string())?;
+        let status = sent.status();
+        let text = sent.text().await.map_err(|e| e.to_string())?;
+        Ok((status, text))
     }
+}
+
+/// The page waits as long as the person does.
+fn relay() -> RelayClient<Fetch> {
+    RelayClient::new(Fetch)
 }
 
 /// The data connection as a stream of events.
@@ -128,14 +106,16 @@ impl Data {
         };
         match data.next().await? {
             SocketEvent::Open => {}
-            other => return Err(format!("the data connection failed: {other:?}")),
+            other => return Err(format!("the data connection failed: {other:?}").into()),
         }
         data.socket
             .link()
-            .send_text(&handshake::data_hello(seat, h_k))?;
+            .send_text(&data_hello(&seat.channel, &seat.uuid, h_k))?;
         match data.next().await? {
             SocketEvent::Text(t) if t == "ok" => Ok(data),
-            SocketEvent::Text(t) => Err(format!("the relay refused the data connection: {t}")),
+            SocketEvent::Text(t) => {
+                Err(format!("the relay refused the data connection: {t}").into())
+            }
             _ => Err("the data connection closed before the other side came".into()),
         }
     }
@@ -144,7 +124,7 @@ impl Data {
         self.events
             .next()
             .await
-            .ok_or_else(|| "the data connection ended".to_owned())
+            .ok_or_else(|| "the data connection ended".into())
     }
 
     /// Takes in one socket event; false once the connection has closed.
@@ -185,7 +165,7 @@ impl Data {
     async fn next_opened(&mut self, opener: &mut FrameOpener) -> Result<(Uint8Array, bool)> {
         loop {
             if let Some(frame) = self.frames.next_frame().map_err(|e| e.to_string())? {
-                return opener.open(frame)?.plaintext().await;
+                return Ok(opener.open(frame)?.plaintext().await?);
             }
             let event = self.next().await?;
             if !self.take(event) {
@@ -227,11 +207,12 @@ pub async fn send(
         return Err("that file is too large for a browser tab; use the zkrelay CLI".into());
     }
     let code = Code::generate(&mut OsRng);
-    let seat = handshake::open_sender(&Fetch, None).await?;
+    let api = relay();
+    let seat = api.open_sender(None).await?;
     let result = async {
         let confirmed =
-            handshake::sender(&Fetch, &seat, &code, OsRng, |p| on_phrase(p.to_owned())).await?;
-        handshake::open_data(&Fetch, "sender", &seat).await?;
+            handshake::sender(&api, &seat, &code, OsRng, |p| on_phrase(p.to_owned())).await?;
+        api.open_data(&seat).await?;
         let mut data = Data::open(&seat, &confirmed.h_k).await?;
         stream_out(
             &mut data,
@@ -244,7 +225,7 @@ pub async fn send(
     }
     .await;
     if result.is_err() {
-        handshake::close(&Fetch, &seat).await;
+        api.close(&seat).await;
     }
     result
 }
@@ -355,9 +336,7 @@ async fn stream_out(
     )
     .await?;
     let (ack, _) = data.next_opened(&mut opener).await?;
-    let ack: Value =
-        serde_json::from_slice(&ack.to_vec()).map_err(|_| "unreadable confirmation")?;
-    if ack["ok"] != true || ack["received"] != total {
+    if !Ack::confirms(&ack.to_vec(), total) {
         return Err("the recipient reported a problem".into());
     }
     link.close();
@@ -367,16 +346,17 @@ async fn stream_out(
 /// Receives from the sender who shared `phrase_text`.
 pub async fn receive(phrase_text: &str, on_progress: impl Fn(u64, u64)) -> Result<Incoming> {
     let (channel, code) = split_phrase(phrase_text).map_err(|e| e.to_string())?;
-    let seat = handshake::open_recipient(&Fetch, &channel).await?;
+    let api = relay();
+    let seat = api.open_recipient(&channel).await?;
     let result = async {
-        let confirmed = handshake::recipient(&Fetch, &seat, &code, OsRng).await?;
-        handshake::open_data(&Fetch, "recipient", &seat).await?;
+        let confirmed = handshake::recipient(&api, &seat, &code, OsRng).await?;
+        api.open_data(&seat).await?;
         let mut data = Data::open(&seat, &confirmed.h_k).await?;
         stream_in(&mut data, &confirmed.key, &seat.channel, &on_progress).await
     }
     .await;
     if result.is_err() {
-        handshake::close(&Fetch, &seat).await;
+        api.close(&seat).await;
     }
     result
 }
@@ -433,8 +413,7 @@ async fn stream_in(
         backend,
     )
     .await?;
-    let ack =
-        serde_json::to_vec(&json!({ "received": header.size, "ok": true })).unwrap_or_default();
+    let ack = Ack::for_received(header.size);
     let ack = sealer
         .seal(&Uint8Array::from(&ack[..]), true)?
         .bytes()

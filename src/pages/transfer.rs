@@ -2,7 +2,6 @@
 //! runs in the hydrated page (see `crate::client::transfer`).
 
 use crate::components::fixed::Fixed;
-use crate::protocol::relay::handshake::START_AGAIN;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -24,9 +23,12 @@ pub fn SendPage() -> impl IntoView {
     let (progress, set_progress) = signal((0u64, 0u64));
     let (status, set_status) = signal(String::new());
     let (busy, set_busy) = signal(false);
+    // The last attempt failed in a way a fresh channel and code put right.
+    let (start_again, set_start_again) = signal(false);
     let file_input = NodeRef::<leptos::html::Input>::new();
     let start = move |_| {
         set_busy.set(true);
+        set_start_again.set(false);
         set_phrase.set(None);
         set_progress.set((0, 0));
         set_status.set("preparing…".into());
@@ -53,13 +55,16 @@ pub fn SendPage() -> impl IntoView {
                 .await;
                 set_status.set(match result {
                     Ok(bytes) => format!("delivered: {bytes} bytes, confirmed by the recipient"),
-                    Err(e) => format!("stopped: {e}"),
+                    Err(e) => {
+                        set_start_again.set(e.start_again());
+                        format!("stopped: {e}")
+                    }
                 });
                 set_busy.set(false);
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (file_input, text);
+        let _ = (file_input, text, set_start_again);
     };
     view! {
         <section class="role-page">
@@ -82,7 +87,7 @@ pub fn SendPage() -> impl IntoView {
                 value=move || { let (d, t) = progress.get(); (d * 100).checked_div(t).unwrap_or(0) }></progress>
             <output id="send-percent">{move || percent(progress.get())}</output>
             <p id="send-status">{move || status.get()}</p>
-            <Show when=move || !busy.get() && status.get().contains(START_AGAIN)>
+            <Show when=move || !busy.get() && start_again.get()>
                 <button id="send-again" on:click=start>"Start again on a fresh channel"</button>
             </Show>
             <p class="muted"><A href="/">"Choose another role"</A></p>

@@ -11,20 +11,22 @@
 //!   authenticated final flag: replayed, reordered, truncated or altered data is an error.
 //!   [`Sequence`] holds the frame rules for the browser's WebCrypto backend too.
 //! - [`sanitize_filename`] — a received name reduced to a safe single component.
-//! - [`handshake`] — the HTTP steps up to a confirmed key, over a client's own transport.
+//! - [`data_hello`] and [`Ack`] — the data connection's own two messages. (The HTTP steps up to a confirmed
+//!   key are `api::relay::handshake`.)
 //!
 //! Randomness comes from the caller (`rand_core` 0.6, as `spake2` uses).
 
 mod code;
+mod data;
 mod filename;
 mod frame;
-pub mod handshake;
 mod pake;
 
 pub use code::{
     CHANNEL_NAMES, Code, MAX_CODE_TEXT, WORDLIST, WORDS, channel_name, is_channel_name, phrase,
     split_phrase,
 };
+pub use data::{Ack, DATA_VERSION, data_hello};
 pub use filename::{MAX_FILENAME_BYTES, sanitize_filename, shorten_filename};
 pub use frame::{
     FRAME_OVERHEAD, Frame, FrameParams, FrameReader, Header, MAX_FRAME_CIPHERTEXT,

@@ -8,7 +8,8 @@
 //!   touch a channel: seats are taken only from an address already on the channel or while there
 //!   is room; every other call must come from one of them;
 //! - to any other address a channel it may not use looks exactly like one that does not exist
-//!   ([`not_yours`]): the same code, status and sentence, so refusals tell a scanner nothing;
+//!   ([`ChannelError::NotYours`]): the same code, status and sentence, so refusals tell a scanner
+//!   nothing;
 //! - either seat may close the channel, or leave it alone ([`Channels::vacate`]: its address
 //!   leaves too, so someone else may take the seat); a channel expires at its deadline
 //!   (creation + TTL, or none once its user says so, e.g. a stapled transfer) and the sweeper
@@ -16,19 +17,41 @@
 //! - the table is bounded; rate limits are the callers' ([`super::limits`]).
 //!
 //! Each use keeps its own per-channel state `T` (the PAKE board, an identification run). Waiters
-//! can sleep until a channel changes ([`Channels::wait_change`]) instead of polling.
+//! can sleep until a channel changes ([`Channels::wait_for`]) instead of polling.
+//!
+//! Locking follows tokio's mini-redis: the table's lock guards only the map and the expirations
+//! (lookups, inserts, removals); each channel has its own lock, under which its seats are checked
+//! and its use's work runs (the PAKE board's checks, the Identify referee), so one busy channel
+//! never holds up another. No code holds the table's lock while it takes a channel's. Expirations
+//! are kept in order and the sweeper sleeps until the earliest, woken early when an earlier one
+//! is set; dropping the [`Sweeper`] stops it. A freed channel's state is dropped after every
+//! lock is released (dropping one may close sockets).
+
+mod error;
+mod sweeper;
+mod table;
+#[cfg(test)]
+mod tests;
+
+pub use error::ChannelError;
+pub use sweeper::Sweeper;
+
+use table::{Channel, Seat, Shared, Slot, Table, free, lock};
 
 use super::limits::client_key;
-use crate::api::{ApiError, ErrorCode};
+use crate::api::ApiError;
 use rand::Rng;
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     net::IpAddr,
     sync::{Arc, Mutex, MutexGuard},
-    time::{Duration, Instant},
+    time::Duration,
 };
 use subtle::ConstantTimeEq;
-use tokio::sync::watch;
+use tokio::{
+    sync::{Notify, watch},
+    time::Instant,
+};
 
 /// One of a channel's two seats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,39 +90,16 @@ pub struct Limits {
     pub max_channels: usize,
 }
 
-struct Seat {
-    uuid: String,
-    /// The client key it was taken from.
-    key: IpAddr,
-}
-
-struct Channel<T> {
-    seats: [Option<Seat>; 2],
-    /// Client keys ([`client_key`]) on this channel: at most two.
-    ips: Vec<IpAddr>,
-    /// `None`: lives until closed or removed.
-    expires: Option<Instant>,
-    changed: watch::Sender<u64>,
-    state: T,
-}
-
-impl<T> Channel<T> {
-    fn admits(&self, key: IpAddr) -> bool {
-        self.ips.contains(&key)
-    }
-
-    fn bump(&self) {
-        self.changed.send_modify(|v| *v = v.wrapping_add(1));
-    }
-}
-
-struct Table<T> {
-    channels: HashMap<String, Channel<T>>,
+struct Inner<T> {
+    table: Mutex<Table<T>>,
+    /// Wakes the sweeper: an earlier deadline, or shutdown.
+    sweep: Notify,
+    limits: Limits,
 }
 
 /// A table of two-seat channels with per-channel state `T`. Cheap to clone (shared).
 pub struct Channels<T> {
-    inner: Arc<(Mutex<Table<T>>, Limits)>,
+    inner: Arc<Inner<T>>,
 }
 
 impl<T> Clone for Channels<T> {
@@ -121,23 +121,29 @@ pub struct Opened {
 impl<T: Default + Send + 'static> Channels<T> {
     pub fn new(limits: Limits) -> Self {
         Self {
-            inner: Arc::new((
-                Mutex::new(Table {
+            inner: Arc::new(Inner {
+                table: Mutex::new(Table {
                     channels: HashMap::new(),
+                    expirations: BTreeSet::new(),
+                    shutdown: false,
                 }),
+                sweep: Notify::new(),
                 limits,
-            )),
+            }),
         }
     }
 
     fn table(&self) -> MutexGuard<'_, Table<T>> {
-        // A panic while holding the lock cannot leave a channel half-updated in a way later calls
-        // rely on, so a poisoned lock is simply taken over.
-        self.inner.0.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.inner.table)
     }
 
-    fn limits(&self) -> &Limits {
-        &self.inner.1
+    /// The channel named `name`, if any (its lock is the caller's to take).
+    fn lookup(&self, name: &str) -> Result<Shared<T>, ChannelError> {
+        self.table()
+            .channels
+            .get(name)
+            .map(|slot| Arc::clone(&slot.channel))
+            .ok_or(ChannelError::NotYours)
     }
 
     /// Creates a channel named `name` (or with a name from `fresh` that is not in use) and takes
@@ -148,62 +154,100 @@ impl<T: Default + Send + 'static> Channels<T> {
         name: Option<&str>,
         side: Side,
         mut fresh: impl FnMut() -> String,
-    ) -> Result<Opened, ApiError> {
+    ) -> Result<Opened, ChannelError> {
         if let Some(name) = name {
             validate_name(name)?;
         }
-        let limits = *self.limits();
+        let limits = self.inner.limits;
+        let key = client_key(ip);
+        let uuid = random_hex(16);
+        let mut seats = [None, None];
+        seats[side.index()] = Some(Seat {
+            uuid: uuid.clone(),
+            key,
+        });
+        let channel = Channel {
+            seats,
+            ips: vec![key],
+            changed: Some(watch::channel(0).0),
+            state: T::default(),
+        };
         let mut table = self.table();
         if table.channels.len() >= limits.max_channels {
-            return Err(ApiError::new(
-                ErrorCode::Unavailable,
-                "the relay is full; try again later",
-            ));
+            return Err(ChannelError::Full);
         }
         let name = match name {
-            Some(n) if table.channels.contains_key(n) => {
-                return Err(ApiError::new(
-                    ErrorCode::Conflict,
-                    "a channel with this name is open already",
-                ));
-            }
+            Some(n) if table.channels.contains_key(n) => return Err(ChannelError::NameTaken),
             Some(n) => n.to_owned(),
             None => (0..16)
                 .map(|_| fresh())
                 .find(|n| !table.channels.contains_key(n))
-                .ok_or_else(|| {
-                    ApiError::new(ErrorCode::Unavailable, "the relay is full; try again later")
-                })?,
+                .ok_or(ChannelError::Full)?,
         };
-        table.channels.insert(
-            name.clone(),
-            Channel {
-                seats: [None, None],
-                ips: Vec::with_capacity(2),
-                expires: Some(Instant::now() + limits.ttl),
-                changed: watch::channel(0).0,
-                state: T::default(),
-            },
-        );
-        take_seat(&mut table, &name, ip, side, |_| {})
+        let slot = Slot {
+            channel: Arc::new(Mutex::new(channel)),
+            expires: None,
+        };
+        table.channels.insert(name.clone(), slot);
+        let earliest = table.set_expiry(&name, Some(Instant::now() + limits.ttl));
+        drop(table);
+        if earliest {
+            self.inner.sweep.notify_one();
+        }
+        Ok(Opened {
+            channel: name,
+            uuid,
+            side,
+        })
     }
 
-    /// Takes `side` of the existing channel `name`. Refused with [`not_yours`] when the channel
-    /// is missing, full of other addresses, or — to an address not on it — when the seat is
-    /// taken; `refused` then runs on the state of a channel that exists (to note the attempt).
+    /// Takes `side` of the existing channel `name`. Refused as [`ChannelError::NotYours`] when
+    /// the channel is missing, full of other addresses, or — to an address not on it — when the
+    /// seat is taken; `refused` then runs on the state of a channel that exists (to note the
+    /// attempt).
     pub fn join(
         &self,
         ip: IpAddr,
         name: &str,
         side: Side,
         refused: impl FnOnce(&mut T),
-    ) -> Result<Opened, ApiError> {
+    ) -> Result<Opened, ChannelError> {
         validate_name(name)?;
-        let mut table = self.table();
-        take_seat(&mut table, name, ip, side, refused)
+        let shared = self.lookup(name)?;
+        let mut channel = lock(&shared);
+        if channel.changed.is_none() {
+            return Err(ChannelError::NotYours);
+        }
+        let key = client_key(ip);
+        let seat_taken = channel.seats[side.index()].is_some();
+        let stranger = !channel.admits(key);
+        if seat_taken || (stranger && channel.ips.len() >= 2) {
+            refused(&mut channel.state);
+            channel.bump();
+            return Err(if stranger {
+                ChannelError::NotYours
+            } else {
+                ChannelError::SeatTaken
+            });
+        }
+        let uuid = random_hex(16);
+        channel.seats[side.index()] = Some(Seat {
+            uuid: uuid.clone(),
+            key,
+        });
+        if stranger {
+            channel.ips.push(key);
+        }
+        channel.bump();
+        Ok(Opened {
+            channel: name.to_owned(),
+            uuid,
+            side,
+        })
     }
 
-    /// Runs `f` on the channel's state as the seat that `uuid` proves, from `ip`.
+    /// Runs `f` on the channel's state as the seat that `uuid` proves, from `ip`, under the
+    /// channel's own lock; waiters then see a change.
     pub fn with_seat<R>(
         &self,
         name: &str,
@@ -211,9 +255,10 @@ impl<T: Default + Send + 'static> Channels<T> {
         uuid: &str,
         f: impl FnOnce(Side, &mut T) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let mut table = self.table();
-        let channel = find(&mut table, name, ip)?;
-        let side = seat_of(channel, uuid)?;
+        let shared = self.lookup(name)?;
+        let mut guard = lock(&shared);
+        let channel = guard.open_to(ip)?;
+        let side = channel.seat_of(uuid)?;
         let result = f(side, &mut channel.state);
         channel.bump();
         result
@@ -227,14 +272,16 @@ impl<T: Default + Send + 'static> Channels<T> {
         uuid: &str,
         f: impl FnOnce(Side, &T) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
-        let mut table = self.table();
-        let channel = find(&mut table, name, ip)?;
-        let side = seat_of(channel, uuid)?;
+        let shared = self.lookup(name)?;
+        let mut guard = lock(&shared);
+        let channel = guard.open_to(ip)?;
+        let side = channel.seat_of(uuid)?;
         f(side, &channel.state)
     }
 
     /// Calls `read` (as [`read_seat`](Self::read_seat)) until it returns `Some`, the channel
-    /// changes no more within `wait`, or the channel goes away. `Ok(None)` means "not yet".
+    /// changes no more within `wait`, or the channel goes away ([`ChannelError::Closed`]).
+    /// `Ok(None)` means "not yet".
     pub async fn wait_for<R>(
         &self,
         name: &str,
@@ -243,46 +290,62 @@ impl<T: Default + Send + 'static> Channels<T> {
         wait: Duration,
         read: impl Fn(Side, &T) -> Result<Option<R>, ApiError>,
     ) -> Result<Option<R>, ApiError> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = Instant::now() + wait;
+        let shared = self.lookup(name)?;
+        let mut first = true;
         loop {
             let mut changes = {
-                let mut table = self.table();
-                let channel = find(&mut table, name, ip)?;
-                let side = seat_of(channel, uuid)?;
+                let mut guard = lock(&shared);
+                let Some(changed) = guard.changed.as_ref().map(watch::Sender::subscribe) else {
+                    return Err(if first {
+                        ChannelError::NotYours
+                    } else {
+                        ChannelError::Closed
+                    }
+                    .into());
+                };
+                let channel = guard.open_to(ip)?;
+                let side = channel.seat_of(uuid)?;
                 if let Some(value) = read(side, &channel.state)? {
                     return Ok(Some(value));
                 }
-                channel.changed.subscribe()
+                changed
             };
+            first = false;
             match tokio::time::timeout_at(deadline, changes.changed()).await {
                 Ok(Ok(())) => continue,
-                Ok(Err(_)) => return Err(closed_error()),
+                Ok(Err(_)) => return Err(ChannelError::Closed.into()),
                 Err(_) => return Ok(None),
             }
         }
     }
 
     /// Closes the channel as the seat `uuid` proves; waiters wake and see it gone.
-    pub fn close(&self, name: &str, ip: IpAddr, uuid: &str) -> Result<(), ApiError> {
-        let mut table = self.table();
-        let channel = find(&mut table, name, ip)?;
-        seat_of(channel, uuid)?;
-        table.channels.remove(name);
+    pub fn close(&self, name: &str, ip: IpAddr, uuid: &str) -> Result<(), ChannelError> {
+        let shared = self.lookup(name)?;
+        let state = {
+            let mut guard = lock(&shared);
+            guard.open_to(ip)?.seat_of(uuid)?;
+            free(&mut guard)
+        };
+        self.unlink(name, &shared);
+        drop(state);
         Ok(())
     }
 
     /// Frees the seat `uuid` proves and leaves the rest of the channel as it is. The seat's
     /// address leaves the channel unless the other seat was taken from it too, so the seat is
     /// open to someone else (within the two-address rule). Returns the side freed.
-    pub fn vacate(&self, name: &str, ip: IpAddr, uuid: &str) -> Result<Side, ApiError> {
-        let mut table = self.table();
-        let channel = find(&mut table, name, ip)?;
-        let side = seat_of(channel, uuid)?;
+    pub fn vacate(&self, name: &str, ip: IpAddr, uuid: &str) -> Result<Side, ChannelError> {
+        let shared = self.lookup(name)?;
+        let mut guard = lock(&shared);
+        let channel = guard.open_to(ip)?;
+        let side = channel.seat_of(uuid)?;
         if let Some(seat) = channel.seats[side.index()].take() {
-            let shared = channel.seats[side.other().index()]
+            let shared_key = channel.seats[side.other().index()]
                 .as_ref()
                 .is_some_and(|other| other.key == seat.key);
-            if !shared {
+            if !shared_key {
                 channel.ips.retain(|key| *key != seat.key);
             }
         }
@@ -292,27 +355,28 @@ impl<T: Default + Send + 'static> Channels<T> {
 
     /// A receiver that sees every change of the channel and fails once the channel is gone.
     pub fn watch(&self, name: &str) -> Option<watch::Receiver<u64>> {
-        self.table()
-            .channels
-            .get(name)
-            .map(|c| c.changed.subscribe())
+        let shared = self.lookup(name).ok()?;
+        let guard = lock(&shared);
+        guard.changed.as_ref().map(watch::Sender::subscribe)
     }
 
     /// Sets when the channel expires (`None`: never, until closed or removed); false if it is
     /// gone.
     pub fn set_expiry(&self, name: &str, expires: Option<Instant>) -> bool {
-        match self.table().channels.get_mut(name) {
-            Some(channel) => {
-                channel.expires = expires;
-                true
-            }
-            None => false,
+        let mut table = self.table();
+        if !table.channels.contains_key(name) {
+            return false;
         }
+        if table.set_expiry(name, expires) {
+            self.inner.sweep.notify_one();
+        }
+        true
     }
 
     /// Removes the channel if it exists, with no checks (the server's own decision).
     pub fn remove(&self, name: &str) -> Option<T> {
-        self.table().channels.remove(name).map(|c| c.state)
+        let shared = self.table().take(name)?;
+        free(&mut lock(&shared))
     }
 
     /// Number of live channels.
@@ -324,129 +388,21 @@ impl<T: Default + Send + 'static> Channels<T> {
         self.len() == 0
     }
 
-    /// Frees expired channels; returns how many went. Their states are dropped after the lock
-    /// is released (dropping one may close sockets).
-    pub fn sweep(&self, now: Instant) -> usize {
-        let expired: Vec<Channel<T>> = {
-            let mut table = self.table();
-            let names: Vec<String> = table
-                .channels
-                .iter()
-                .filter(|(_, c)| c.expires.is_some_and(|at| at <= now))
-                .map(|(name, _)| name.clone())
-                .collect();
-            names
-                .iter()
-                .filter_map(|name| table.channels.remove(name))
-                .collect()
-        };
-        expired.len()
-    }
-
-    /// Runs [`sweep`](Self::sweep) every `period` until the runtime stops.
-    pub fn spawn_sweeper(&self, period: Duration) -> tokio::task::JoinHandle<()> {
-        let channels = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let freed = channels.sweep(Instant::now());
-                if freed > 0 {
-                    tracing::info!(freed, "relay: expired channels freed");
-                }
-            }
-        })
-    }
-}
-
-fn closed_error() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "the channel was closed")
-}
-
-/// What an address hears about a channel it may not use, and about one that does not exist.
-pub fn not_yours() -> ApiError {
-    ApiError::new(
-        ErrorCode::NotFound,
-        "no such channel, or it is not open to you: check the phrase; if it is right, someone \
-         else joined this channel — ask the sender to start again",
-    )
-}
-
-fn take_seat<T>(
-    table: &mut Table<T>,
-    name: &str,
-    ip: IpAddr,
-    side: Side,
-    refused: impl FnOnce(&mut T),
-) -> Result<Opened, ApiError> {
-    let key = client_key(ip);
-    let Some(channel) = table.channels.get_mut(name) else {
-        return Err(not_yours());
-    };
-    let seat_taken = channel.seats[side.index()].is_some();
-    if !channel.admits(key) && (channel.ips.len() >= 2 || seat_taken) {
-        refused(&mut channel.state);
-        channel.bump();
-        return Err(not_yours());
-    }
-    if seat_taken {
-        refused(&mut channel.state);
-        channel.bump();
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "that seat of the channel is already taken",
-        ));
-    }
-    let uuid = random_hex(16);
-    channel.seats[side.index()] = Some(Seat {
-        uuid: uuid.clone(),
-        key,
-    });
-    if !channel.admits(key) {
-        channel.ips.push(key);
-    }
-    channel.bump();
-    Ok(Opened {
-        channel: name.to_owned(),
-        uuid,
-        side,
-    })
-}
-
-fn find<'t, T>(
-    table: &'t mut Table<T>,
-    name: &str,
-    ip: IpAddr,
-) -> Result<&'t mut Channel<T>, ApiError> {
-    let key = client_key(ip);
-    match table.channels.get_mut(name) {
-        Some(channel) if channel.admits(key) => Ok(channel),
-        _ => Err(not_yours()),
-    }
-}
-
-fn seat_of<T>(channel: &Channel<T>, uuid: &str) -> Result<Side, ApiError> {
-    for side in [Side::A, Side::B] {
-        if let Some(seat) = &channel.seats[side.index()]
-            && constant_time_eq(seat.uuid.as_bytes(), uuid.as_bytes())
+    /// Drops the table's link to `shared`, if `name` still names it.
+    fn unlink(&self, name: &str, shared: &Shared<T>) {
+        let mut table = self.table();
+        if table
+            .channels
+            .get(name)
+            .is_some_and(|slot| Arc::ptr_eq(&slot.channel, shared))
         {
-            return Ok(side);
+            table.take(name);
         }
     }
-    Err(ApiError::new(
-        ErrorCode::Forbidden,
-        "the uuid does not hold a seat on this channel",
-    ))
-}
-
-/// Compares two secrets in time that depends only on their lengths.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.ct_eq(b).into()
 }
 
 /// Checks a channel name: 1–64 of `a-z A-Z 0-9 - _`.
-pub fn validate_name(name: &str) -> Result<(), ApiError> {
+pub fn validate_name(name: &str) -> Result<(), ChannelError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
         && name
@@ -455,10 +411,13 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(format!(
-            "a channel name is 1 to {MAX_NAME_LEN} letters, digits, '-' or '_'"
-        )))
+        Err(ChannelError::BadName)
     }
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
 }
 
 /// `bytes` random bytes from a CSPRNG, as lowercase hex.
@@ -467,235 +426,4 @@ pub fn random_hex(bytes: usize) -> String {
     (0..bytes)
         .map(|_| format!("{:02x}", rng.r#gen::<u8>()))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(last: u8) -> IpAddr {
-        IpAddr::from([127, 0, 0, last])
-    }
-
-    fn table(ttl: Duration) -> Channels<Vec<&'static str>> {
-        Channels::new(Limits {
-            ttl,
-            max_channels: 10,
-        })
-    }
-
-    fn counter() -> impl FnMut() -> String {
-        let mut n = 1000;
-        move || {
-            n += 1;
-            n.to_string()
-        }
-    }
-
-    #[test]
-    fn two_seats_two_addresses_and_nothing_more() {
-        let t = table(Duration::from_secs(60));
-        let a = t.create(ip(2), None, Side::A, counter()).unwrap();
-        assert_eq!(a.channel, "1001");
-        let b = t.join(ip(3), &a.channel, Side::B, |_| {}).unwrap();
-        assert_ne!(a.uuid, b.uuid);
-        // Both seats are taken; a third address hears what it would hear of no channel at all.
-        let third = t
-            .join(ip(4), &a.channel, Side::B, |s| s.push("tried"))
-            .unwrap_err();
-        let missing = t.join(ip(4), "nothing-here", Side::B, |_| {}).unwrap_err();
-        assert_eq!(third, missing);
-        assert_eq!(third, not_yours());
-        let taken = t.join(ip(3), &a.channel, Side::B, |_| {}).unwrap_err();
-        assert_eq!(taken.code, ErrorCode::Conflict);
-        let read = t
-            .read_seat(&a.channel, ip(4), &a.uuid, |_, _| Ok(()))
-            .unwrap_err();
-        assert_eq!(read, not_yours());
-        // The two already there are unaffected (and see the refused attempts noted).
-        t.with_seat(&a.channel, ip(2), &a.uuid, |side, s| {
-            assert_eq!(side, Side::A);
-            s.push("x");
-            Ok(())
-        })
-        .unwrap();
-        let seen = t.read_seat(&a.channel, ip(3), &b.uuid, |side, s| Ok((side, s.clone())));
-        assert_eq!(seen.unwrap(), (Side::B, vec!["tried", "x"]));
-        // A wrong uuid proves nothing.
-        let wrong = t
-            .read_seat(&a.channel, ip(2), "00", |_, _| Ok(()))
-            .unwrap_err();
-        assert_eq!(wrong.code, ErrorCode::Forbidden);
-        t.close(&a.channel, ip(3), &b.uuid).unwrap();
-        assert!(t.is_empty());
-    }
-
-    #[test]
-    fn a_stranger_cannot_take_a_free_seat_beside_two_people_on_one_address() {
-        let t = table(Duration::from_secs(60));
-        let a = t.create(ip(2), Some("chan"), Side::A, counter()).unwrap();
-        // Sender and recipient behind one address (a NAT): the channel has one address.
-        t.join(ip(2), "chan", Side::B, |_| {}).unwrap();
-        assert_eq!(
-            t.join(ip(5), "chan", Side::B, |_| {}).unwrap_err(),
-            not_yours()
-        );
-        assert_eq!(
-            t.join(ip(5), "chan", Side::A, |_| {}).unwrap_err(),
-            not_yours()
-        );
-        t.close("chan", ip(2), &a.uuid).unwrap();
-    }
-
-    #[test]
-    fn a_vacated_seat_is_open_to_another_address_and_the_other_seat_stays() {
-        let t = table(Duration::from_secs(60));
-        let a = t.create(ip(2), Some("run"), Side::A, counter()).unwrap();
-        let b = t.join(ip(3), "run", Side::B, |_| {}).unwrap();
-        assert_eq!(
-            t.join(ip(4), "run", Side::B, |_| {}).unwrap_err(),
-            not_yours()
-        );
-        assert_eq!(t.vacate("run", ip(3), &b.uuid).unwrap(), Side::B);
-        // The uuid and the address are gone from the channel; seat A is untouched.
-        assert_eq!(
-            t.read_seat("run", ip(3), &b.uuid, |_, _| Ok(()))
-                .unwrap_err(),
-            not_yours()
-        );
-        t.read_seat("run", ip(2), &a.uuid, |side, _| {
-            assert_eq!(side, Side::A);
-            Ok(())
-        })
-        .unwrap();
-        let c = t.join(ip(4), "run", Side::B, |_| {}).unwrap();
-        assert_eq!(
-            t.join(ip(3), "run", Side::B, |_| {}).unwrap_err(),
-            not_yours()
-        );
-        // Two seats from one address: vacating one keeps the address for the other.
-        t.vacate("run", ip(4), &c.uuid).unwrap();
-        let d = t.join(ip(2), "run", Side::B, |_| {}).unwrap();
-        t.vacate("run", ip(2), &d.uuid).unwrap();
-        t.read_seat("run", ip(2), &a.uuid, |_, _| Ok(())).unwrap();
-        // A wrong uuid or a stranger frees nothing.
-        assert_eq!(
-            t.vacate("run", ip(2), "00").unwrap_err().code,
-            ErrorCode::Forbidden
-        );
-        assert_eq!(t.vacate("run", ip(5), &a.uuid).unwrap_err(), not_yours());
-        assert_eq!(t.len(), 1);
-    }
-
-    #[test]
-    fn ipv4_mapped_and_ipv6_64_are_one_address() {
-        let t = table(Duration::from_secs(60));
-        let v4: IpAddr = "192.0.2.1".parse().unwrap();
-        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
-        let a = t.create(v4, None, Side::A, counter()).unwrap();
-        t.read_seat(&a.channel, mapped, &a.uuid, |_, _| Ok(()))
-            .unwrap();
-        let six: IpAddr = "2001:db8::1".parse().unwrap();
-        let same_64: IpAddr = "2001:db8::2".parse().unwrap();
-        let b = t.join(six, &a.channel, Side::B, |_| {}).unwrap();
-        t.read_seat(&a.channel, same_64, &b.uuid, |_, _| Ok(()))
-            .unwrap();
-        let other_64: IpAddr = "2001:db8:0:1::1".parse().unwrap();
-        assert_eq!(
-            t.read_seat(&a.channel, other_64, &b.uuid, |_, _| Ok(()))
-                .unwrap_err(),
-            not_yours()
-        );
-    }
-
-    #[test]
-    fn names_are_checked_and_the_table_bounded() {
-        let t = table(Duration::from_secs(60));
-        for bad in ["", "a/b", "a b", &"x".repeat(65), "ä"] {
-            assert_eq!(
-                t.create(ip(2), Some(bad), Side::A, counter())
-                    .unwrap_err()
-                    .code,
-                ErrorCode::InvalidValue
-            );
-            assert_eq!(
-                t.join(ip(2), bad, Side::B, |_| {}).unwrap_err().code,
-                ErrorCode::InvalidValue
-            );
-        }
-        t.create(ip(2), Some("named"), Side::A, counter()).unwrap();
-        let again = t.create(ip(3), Some("named"), Side::A, counter());
-        assert_eq!(again.unwrap_err().code, ErrorCode::Conflict);
-        let mut fresh = counter();
-        for i in 0..9 {
-            t.create(ip(10 + i), None, Side::A, &mut fresh).unwrap();
-        }
-        let full = t.create(ip(30), None, Side::A, counter()).unwrap_err();
-        assert_eq!(full.code, ErrorCode::Unavailable);
-    }
-
-    #[test]
-    fn the_sweeper_frees_expired_channels_but_not_held_ones() {
-        let t = table(Duration::from_millis(10));
-        let a = t.create(ip(2), Some("chan"), Side::A, counter()).unwrap();
-        t.create(ip(2), Some("held"), Side::A, counter()).unwrap();
-        assert!(t.set_expiry("held", None));
-        assert_eq!(t.sweep(Instant::now()), 0);
-        assert_eq!(t.sweep(Instant::now() + Duration::from_millis(20)), 1);
-        let gone = t
-            .read_seat("chan", ip(2), &a.uuid, |_, _| Ok(()))
-            .unwrap_err();
-        assert_eq!(gone.code, ErrorCode::NotFound);
-        assert!(t.watch("held").is_some());
-        assert!(!t.set_expiry("chan", None));
-    }
-
-    #[tokio::test]
-    async fn waiters_wake_on_change_and_on_close() {
-        let t = table(Duration::from_secs(60));
-        let a = t.create(ip(2), None, Side::A, counter()).unwrap();
-        let b = t.join(ip(3), &a.channel, Side::B, |_| {}).unwrap();
-        let waiter = {
-            let (t, name, uuid) = (t.clone(), a.channel.clone(), a.uuid.clone());
-            tokio::spawn(async move {
-                t.wait_for(&name, ip(2), &uuid, Duration::from_secs(10), |_, s| {
-                    Ok(s.first().copied())
-                })
-                .await
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        t.with_seat(&a.channel, ip(3), &b.uuid, |_, s| {
-            s.push("y");
-            Ok(())
-        })
-        .unwrap();
-        assert_eq!(waiter.await.unwrap().unwrap(), Some("y"));
-        // Not yet: a short wait returns None.
-        let none = t
-            .wait_for(
-                &a.channel,
-                ip(2),
-                &a.uuid,
-                Duration::from_millis(10),
-                |_, s| Ok(s.get(5).copied()),
-            )
-            .await;
-        assert_eq!(none.unwrap(), None);
-        let closing = {
-            let (t, name, uuid) = (t.clone(), a.channel.clone(), a.uuid.clone());
-            tokio::spawn(async move {
-                t.wait_for(&name, ip(2), &uuid, Duration::from_secs(10), |_, s| {
-                    Ok(s.get(5).copied())
-                })
-                .await
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        t.close(&a.channel, ip(2), &a.uuid).unwrap();
-        assert_eq!(
-            closing.await.unwrap().unwrap_err().code,
-            ErrorCode::NotFound
-        );
-    }
 }

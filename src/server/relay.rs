@@ -5,8 +5,8 @@
 //! WebSocket for browsers), which the relay staples to the other side's. The relay only stores and
 //! forwards public values: it never sees the code or the key. The full flow is in docs/PROTOCOL.md.
 //!
-//! Every reply is JSON with `success` and `message`; errors add `code` and carry the HTTP status of
-//! their [`ErrorCode`].
+//! Every body and reply is a type of the contract in [`crate::api::relay`]; errors carry the HTTP
+//! status of their [`ErrorCode`].
 
 mod data;
 #[cfg(target_os = "linux")]
@@ -14,10 +14,16 @@ mod splice;
 
 use super::{
     AppState,
-    channels::{Channels, Side},
+    channels::{ChannelError, Channels, Side},
 };
 use crate::{
-    api::{ApiError, ErrorCode},
+    api::{
+        ApiError, ErrorCode,
+        relay::{
+            ChannelValues, CloseRequest, DataOpen, Done, Failure, HkReply, OpenRequest, Opened,
+            PostHk, PostValues, Ready, Reply as Ok200, Role, RoleField, SeatQuery, YReply, not_yet,
+        },
+    },
     protocol::relay::{channel_name, is_channel_name},
 };
 use axum::{
@@ -28,16 +34,14 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 use std::{net::SocketAddr, time::Duration};
 
 pub use data::{DataConn, serve_data_listener};
 
+pub use crate::api::relay::MAX_WAIT_SECS;
 /// The only group offered: SPAKE2 over Ed25519 (the protocol's one constant).
 pub use crate::protocol::relay::CURVE;
-/// Longest a GET waits (`wait` query parameter, seconds) for a value to appear.
-pub const MAX_WAIT_SECS: u64 = 30;
 
 /// What the relay knows about one channel.
 #[derive(Default)]
@@ -74,15 +78,9 @@ pub fn routes() -> Router<AppState> {
 
 // ------------------------------------------------------------------ replies
 
-/// A successful reply: `fields` plus `success: true` and `message`.
-fn ok(message: &str, fields: Value) -> Response {
-    let mut body = match fields {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    body.insert("success".into(), Value::Bool(true));
-    body.insert("message".into(), Value::String(message.into()));
-    Json(Value::Object(body)).into_response()
+/// A successful reply: the contract's `body` beside `success: true` and `message`.
+fn ok(message: &'static str, body: impl Serialize) -> Response {
+    Json(Ok200::ok(message, body)).into_response()
 }
 
 /// The error reply: `{"success": false, "code", "message"}` with the code's status.
@@ -94,23 +92,21 @@ impl From<ApiError> for RelayError {
     }
 }
 
+impl From<ChannelError> for RelayError {
+    fn from(err: ChannelError) -> Self {
+        Self(err.into())
+    }
+}
+
 impl IntoResponse for RelayError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = json!({ "success": false, "code": self.0.code, "message": self.0.message });
-        (status, Json(body)).into_response()
+        (status, Json(Failure::from(self.0))).into_response()
     }
 }
 
 type Reply = Result<Response, RelayError>;
-
-fn not_yet(what: &str) -> RelayError {
-    RelayError(ApiError::new(
-        ErrorCode::NotFound,
-        format!("{what} is not there yet"),
-    ))
-}
 
 // ------------------------------------------------------------------ request parsing
 
@@ -139,14 +135,6 @@ fn parse_body<T: serde::de::DeserializeOwned>(
         .map_err(|e| RelayError(ApiError::bad_request(format!("malformed JSON body: {e}"))))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SeatQuery {
-    uuid: String,
-    #[serde(default)]
-    wait: Option<u64>,
-}
-
 fn seat_query(
     query: Result<Query<SeatQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<SeatQuery, RelayError> {
@@ -162,15 +150,20 @@ fn wait_of(q: &SeatQuery) -> Duration {
     Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS))
 }
 
-fn role_side(role: &str) -> Result<Side, RelayError> {
+fn side_of(role: Role) -> Side {
     match role {
-        "sender" => Ok(Side::A),
-        "recipient" => Ok(Side::B),
-        _ => Err(RelayError(ApiError::new(
+        Role::Sender => Side::A,
+        Role::Recipient => Side::B,
+    }
+}
+
+fn role_side(role: &str) -> Result<Side, RelayError> {
+    Role::from_path(role).map(side_of).ok_or_else(|| {
+        RelayError(ApiError::new(
             ErrorCode::NotFound,
             "the role in the path must be sender or recipient",
-        ))),
-    }
+        ))
+    })
 }
 
 fn require_side(side: Side, want: Side) -> Result<(), ApiError> {
@@ -214,23 +207,16 @@ const DIGEST_HEX: usize = 64;
 
 // ------------------------------------------------------------------ handlers
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OpenBody {
-    channel: Option<String>,
-    role: Option<String>,
-}
-
 async fn open(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
-    let body: OpenBody = parse_body(body, true)?;
-    let side = match body.role.as_deref() {
-        None | Some("sender") => Side::A,
-        Some("recipient") => Side::B,
-        Some(_) => {
+    let body: OpenRequest = parse_body(body, true)?;
+    let side = match body.role {
+        None => Side::A,
+        Some(RoleField::Known(role)) => side_of(role),
+        Some(RoleField::Other(_)) => {
             return Err(ApiError::invalid("role must be \"sender\" or \"recipient\"").into());
         }
     };
@@ -255,14 +241,14 @@ async fn open(
             state
                 .relay
                 .join(ip, name, Side::B, |board| board.contested = true)
-                .map_err(|e| match e.code {
+                .map_err(|e| match e {
                     // Someone on the sender's own address (the same NAT) was first.
-                    ErrorCode::Conflict => ApiError::new(
+                    ChannelError::SeatTaken => ApiError::new(
                         ErrorCode::Conflict,
                         "someone else joined this channel: its recipient seat is taken — ask \
                          the sender to start again",
                     ),
-                    _ => e,
+                    other => other.into(),
                 })?
         }
         (Side::B, None) => {
@@ -272,7 +258,10 @@ async fn open(
     tracing::info!(channel = %opened.channel, ?side, "relay: seat taken");
     Ok(ok(
         "got channel",
-        json!({ "channel": opened.channel, "uuid": opened.uuid }),
+        Opened {
+            channel: opened.channel,
+            uuid: opened.uuid,
+        },
     ))
 }
 
@@ -288,23 +277,13 @@ fn check_channel_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ValuesBody {
-    uuid: String,
-    x: Option<String>,
-    curve: Option<String>,
-    y: Option<String>,
-    hh_k: Option<String>,
-}
-
 async fn post_values(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(channel): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
-    let body: ValuesBody = parse_body(body, false)?;
+    let body: PostValues = parse_body(body, false)?;
     state
         .relay
         .with_seat(&channel, addr.ip(), &body.uuid, |side, board| match side {
@@ -353,7 +332,7 @@ async fn post_values(
                 Ok(())
             }
         })?;
-    Ok(ok("stored", json!({})))
+    Ok(ok("stored", Done {}))
 }
 
 /// The channel's public values so far (`wait`: until x is there).
@@ -376,16 +355,20 @@ async fn get_values(
             .relay
             .read_seat(&channel, addr.ip(), &q.uuid, |_, b| Ok(public_values(b)))?,
     };
-    let mut fields = values;
-    fields["channel"] = Value::String(channel);
-    Ok(ok("channel values", fields))
+    Ok(ok("channel values", ChannelValues { channel, ..values }))
 }
 
-fn public_values(b: &Board) -> Value {
-    json!({
-        "curve": b.curve, "x": b.x, "y": b.y, "hh_k": b.hh_k, "h_k": b.h_k,
-        "isready": b.stapled,
-    })
+/// The board's public values (the channel's name is the caller's to add).
+fn public_values(b: &Board) -> ChannelValues {
+    ChannelValues {
+        channel: String::new(),
+        curve: b.curve.clone(),
+        x: b.x.clone(),
+        y: b.y.clone(),
+        hh_k: b.hh_k.clone(),
+        h_k: b.h_k.clone(),
+        isready: b.stapled,
+    }
 }
 
 async fn get_y(
@@ -403,17 +386,7 @@ async fn get_y(
         })
         .await?;
     let ((y, hh_k), contested) = found.ok_or_else(|| not_yet("y"))?;
-    Ok(ok(
-        "got y",
-        json!({ "y": y, "hh_k": hh_k, "contested": contested }),
-    ))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HkBody {
-    uuid: String,
-    h_k: String,
+    Ok(ok("got y", YReply { y, hh_k, contested }))
 }
 
 async fn post_h_k(
@@ -422,7 +395,7 @@ async fn post_h_k(
     Path(channel): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
-    let body: HkBody = parse_body(body, false)?;
+    let body: PostHk = parse_body(body, false)?;
     state
         .relay
         .with_seat(&channel, addr.ip(), &body.uuid, |side, board| {
@@ -440,7 +413,7 @@ async fn post_h_k(
             board.h_k = Some(body.h_k.clone());
             Ok(())
         })?;
-    Ok(ok("stored", json!({})))
+    Ok(ok("stored", Done {}))
 }
 
 async fn get_h_k(
@@ -458,7 +431,7 @@ async fn get_h_k(
         })
         .await?;
     let h_k = found.ok_or_else(|| not_yet("h_k"))?;
-    Ok(ok("got h_k", json!({ "h_k": h_k })))
+    Ok(ok("got h_k", HkReply { h_k }))
 }
 
 /// Marks this side ready for its data connection and says where to connect.
@@ -486,10 +459,10 @@ async fn open_data(
     let data_port = state.data_port.load(std::sync::atomic::Ordering::Relaxed);
     Ok(ok(
         "open the data connection",
-        json!({
-            "data_port": (data_port != 0).then_some(data_port),
-            "data_path": format!("/ws/data/{channel}"),
-        }),
+        DataOpen {
+            data_port: (data_port != 0).then_some(data_port),
+            data_path: format!("/ws/data/{channel}"),
+        },
     ))
 }
 
@@ -511,14 +484,8 @@ async fn is_ready(
         .is_some();
     Ok(ok(
         if ready { "stapled" } else { "not stapled yet" },
-        json!({ "isready": ready }),
+        Ready { isready: ready },
     ))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CloseBody {
-    uuid: String,
 }
 
 async fn close(
@@ -527,10 +494,10 @@ async fn close(
     Path(channel): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
-    let body: CloseBody = parse_body(body, false)?;
+    let body: CloseRequest = parse_body(body, false)?;
     state.relay.close(&channel, addr.ip(), &body.uuid)?;
     tracing::info!(%channel, "relay: channel closed by a participant");
-    Ok(ok("closed", json!({})))
+    Ok(ok("closed", Done {}))
 }
 
 fn truncate(text: &str, max: usize) -> &str {

@@ -10,7 +10,7 @@
 //! stream; WebSocket binary messages are chunks of it. Any mix of TCP and WebSocket works.
 
 use super::{Board, RelayChannels};
-use crate::protocol::relay::handshake::DATA_VERSION;
+use crate::protocol::relay::DATA_VERSION;
 use crate::{
     api::{ApiError, ErrorCode},
     server::{AppState, channels::Side, gate::ConnPermit},

@@ -18,7 +18,10 @@ use crate::{
         ffs::PublicKey,
         identify::{Message as Wire, Party, PeggyCard, Referee},
     },
-    server::{AppState, channels::Side},
+    server::{
+        AppState,
+        channels::{ChannelError, Side},
+    },
 };
 use axum::extract::ws::WebSocket;
 use std::{
@@ -44,11 +47,11 @@ pub(super) async fn seat_peggy(
     let opened = state
         .identify
         .create(ip, Some(&peggy_id), Side::A, String::new)
-        .map_err(|e| match e.code {
-            ErrorCode::Conflict => {
+        .map_err(|e| match e {
+            ChannelError::NameTaken => {
                 ApiError::new(ErrorCode::Conflict, "this Peggy is already connected")
             }
-            _ => e,
+            other => other.into(),
         })?;
     let (outbox, inbox) = mpsc::channel(OUTBOX);
     state
@@ -112,13 +115,13 @@ pub(super) async fn seat_victor(
         Ok(opened) => opened,
         Err(e) => {
             let _ = store.set_peggy_busy(&peggy_id, false).await;
-            return Err(match e.code {
-                ErrorCode::Conflict => busy(),
-                ErrorCode::NotFound => ApiError::new(
+            return Err(match e {
+                ChannelError::SeatTaken => busy(),
+                ChannelError::NotYours => ApiError::new(
                     ErrorCode::NotFound,
                     "this Peggy is not waiting for you: she left, or another Victor has her",
                 ),
-                _ => e,
+                other => other.into(),
             });
         }
     };
