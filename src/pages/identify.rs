@@ -8,6 +8,7 @@
 mod many_runs;
 mod peggy;
 mod rounds;
+mod rows;
 mod victor;
 
 pub use peggy::PeggyPage;

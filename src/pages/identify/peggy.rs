@@ -1,6 +1,6 @@
 //! `/peggy`: register (from the pool or a readable demo modulus), wait, and prove — or bluff.
 
-use super::{held, insecure_note, rounds::*};
+use super::{held, insecure_note, rounds::*, rows::Rows};
 use crate::api::identify::{DEMO_BITS, DemoModulus};
 use crate::components::RoundSteps;
 use crate::protocol::identify::readable::Readable;
@@ -43,14 +43,14 @@ pub fn PeggyPage() -> impl IntoView {
     let notice = RwSignal::new(String::new());
     let keys_info = RwSignal::new(None::<String>);
     let verdict = RwSignal::new(None::<(bool, String)>);
-    let rows = RwSignal::new(Vec::<RoundRow>::new());
+    let rows = Rows::new();
     let run_k = RwSignal::new(0u32);
     let session = held::<PeggySocket>();
     let register = move |_| {
         phase.set(PeggyPhase::Preparing);
         notice.set(String::new());
         verdict.set(None);
-        rows.set(Vec::new());
+        rows.clear();
         r_note.set(String::new());
         status.set("drawing a Blum integer and making your keys…".into());
         #[cfg(feature = "hydrate")]
@@ -108,7 +108,7 @@ pub fn PeggyPage() -> impl IntoView {
                 let on = move |update: Update<PeggyEvent>| match update {
                     Update::Paired { .. } => {
                         phase.set(PeggyPhase::Running);
-                        rows.set(Vec::new());
+                        rows.clear();
                         verdict.set(None);
                         status.set("A Victor picked you; waiting for his first message…".into());
                     }
@@ -119,50 +119,17 @@ pub fn PeggyPage() -> impl IntoView {
                     Update::Event(PeggyEvent::Started { rounds }) => {
                         status.set(format!("Victor asks for {rounds} rounds"));
                     }
-                    Update::Event(PeggyEvent::Committed {
-                        round,
-                        x,
-                        guess,
-                        nonce,
-                    }) => {
-                        if nonce.is_some() {
+                    Update::Event(
+                        event @ (PeggyEvent::Committed { .. }
+                        | PeggyEvent::Answered { .. }
+                        | PeggyEvent::Checked { .. }),
+                    ) => {
+                        if matches!(&event, PeggyEvent::Committed { nonce: Some(_), .. }) {
                             r_note.set(String::new());
                         }
-                        let commit = readable.with_untracked(|view| {
-                            view.as_ref()
-                                .zip(nonce.as_ref())
-                                .and_then(|(v, n)| v.commit(n))
-                        });
-                        update_row(rows, round, |r| {
-                            r.x = x;
-                            r.guess = guess;
-                            r.nonce = nonce;
-                            r.commit = commit;
-                        });
-                    }
-                    Update::Event(PeggyEvent::Answered {
-                        round,
-                        e,
-                        y,
-                        guessed,
-                    }) => {
-                        update_row(rows, round, |r| {
-                            r.answer = readable.with_untracked(|view| {
-                                view.as_ref()
-                                    .zip(r.nonce.as_ref())
-                                    .and_then(|(v, n)| v.answer(n, &e))
-                            });
-                            r.e = e;
-                            r.y = y;
-                            r.guessed = guessed;
-                        });
-                    }
-                    Update::Event(PeggyEvent::Checked { round, passed }) => {
-                        update_row(rows, round, |r| {
-                            r.passed = Some(passed);
-                            r.check = readable.with_untracked(|view| {
-                                view.as_ref().and_then(|v| v.check(&r.x, &r.e, &r.y))
-                            });
+                        let mut rows = rows;
+                        readable.with_untracked(|view| {
+                            super::rows::peggy_event(&mut rows, event, view.as_ref())
                         });
                     }
                     Update::Event(PeggyEvent::Finished {
@@ -298,7 +265,7 @@ pub fn PeggyPage() -> impl IntoView {
             <p id="peggy-status">{move || status.get()}</p>
             <p id="peggy-keys" class="muted">{move || keys_info.get().unwrap_or_default()}</p>
             <RoundSteps stage=Signal::derive(move || {
-                rows.with(|r| stage_of(r, phase.get() == PeggyPhase::Running, verdict.with(Option::is_some)))
+                stage_of(rows.last().as_ref(), phase.get() == PeggyPhase::Running, verdict.with(Option::is_some))
             }) />
             <div class="table-scroll">
                 <RoundsTable id="peggy-rounds" rows=rows k=run_k.into() readable=readable guesses=cheating />

@@ -1,6 +1,7 @@
 //! The rounds table both role pages show, and the pure helpers behind it: a run's stage and a
 //! demo round's formulas as HTML.
 
+use super::rows::Rows;
 use crate::components::round_steps::Stage;
 use crate::protocol::{
     ffs::explain::{Answer, Check, Commit, Term, subscript},
@@ -27,13 +28,20 @@ pub(super) struct RoundRow {
     pub(super) check: Option<Check>,
 }
 
+impl RoundRow {
+    /// Whether the round has worked formulas to show (a demo-sized run).
+    fn is_demo(&self) -> bool {
+        self.commit.is_some() || self.answer.is_some() || self.check.is_some()
+    }
+}
+
 /// The step a run is at: the verdict once it came, else the last round's progress (a run
 /// that has started but has no round yet waits for the first commitment).
-pub(super) fn stage_of(rows: &[RoundRow], running: bool, finished: bool) -> Option<Stage> {
+pub(super) fn stage_of(last: Option<&RoundRow>, running: bool, finished: bool) -> Option<Stage> {
     if finished {
         return Some(Stage::Verdict);
     }
-    let Some(last) = rows.last() else {
+    let Some(last) = last else {
         return running.then_some(Stage::Commit);
     };
     Some(if !last.y.is_empty() || last.passed.is_some() {
@@ -99,32 +107,12 @@ fn short(hex: &str) -> String {
     }
 }
 
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-pub(super) fn update_row(
-    rows: RwSignal<Vec<RoundRow>>,
-    round: u32,
-    change: impl FnOnce(&mut RoundRow),
-) {
-    rows.update(|rows| {
-        if let Some(row) = rows.iter_mut().find(|r| r.round == round) {
-            change(row);
-        } else {
-            let mut row = RoundRow {
-                round,
-                ..RoundRow::default()
-            };
-            change(&mut row);
-            rows.push(row);
-        }
-    });
-}
-
 /// The rounds of a run: x, e, y, the check, and the soundness error after each passed round.
 /// With `guesses` (a cheating Peggy's own page) a column shows her bet ê beside Victor's e.
 #[component]
 pub(super) fn RoundsTable(
     id: &'static str,
-    rows: RwSignal<Vec<RoundRow>>,
+    rows: Rows,
     k: Signal<u32>,
     readable: RwSignal<Option<Readable>>,
     #[prop(optional, into)] guesses: Signal<bool>,
@@ -148,39 +136,40 @@ pub(super) fn RoundsTable(
                 </tr>
             </thead>
             <tbody>
-                <For each=move || rows.get() key=|row| row.clone() children=move |row| {
-                    let check = match row.passed {
+                // Keyed by round: a round's row is built once, and each later step of the round
+                // updates its cells through the row's own signal.
+                <For each=move || rows.list() key=|row| row.with_untracked(|r| r.round) children=move |row| {
+                    let round = row.with_untracked(|r| r.round);
+                    let check = move || row.with(|r| match r.passed {
                         Some(true) => ("pass", "✓ pass"),
                         Some(false) => ("fail", "✗ fail: caught"),
                         None => ("", "…"),
-                    };
-                    let guess_class = match row.guessed {
+                    });
+                    let guess_class = move || row.with(|r| match r.guessed {
                         Some(true) => "mono bits guess right",
                         Some(false) => "mono bits guess wrong",
                         None => "mono bits guess",
-                    };
-                    let guess = row.guess.clone().unwrap_or_default();
-                    let soundness = match row.passed {
-                        Some(true) => format!("2^-{}", k.get_untracked() * row.round),
-                        _ => String::new(),
-                    };
-                    let demo = row.commit.is_some() || row.answer.is_some() || row.check.is_some();
-                    let formulas = demo.then(|| view! {
-                        <tr class="formula" data-round=row.round><td colspan="8" inner_html=formulas_html(&row) /></tr>
                     });
+                    let soundness = move || row.with(|r| match r.passed {
+                        Some(true) => format!("2^-{}", k.get_untracked() * r.round),
+                        _ => String::new(),
+                    });
+                    let formulas = move || row.with(|r| r.is_demo().then(|| formulas_html(r)));
                     view! {
-                        <tr class="round" data-round=row.round>
-                            <td>{row.round}</td>
+                        <tr class="round" data-round=round>
+                            <td>{round}</td>
                             <Show when=move || guesses.get()>
-                                <td class=guess_class>{guess.clone()}</td>
+                                <td class=guess_class>{move || row.with(|r| r.guess.clone().unwrap_or_default())}</td>
                             </Show>
-                            <td class="mono x" title=row.x.clone()>{shown(&row.x)}</td>
-                            <td class="mono bits">{row.e.clone()}</td>
-                            <td class="mono y" title=row.y.clone()>{shown(&row.y)}</td>
-                            <td class=check.0>{check.1}</td>
+                            <td class="mono x" title=move || row.with(|r| r.x.clone())>{move || row.with(|r| shown(&r.x))}</td>
+                            <td class="mono bits">{move || row.with(|r| r.e.clone())}</td>
+                            <td class="mono y" title=move || row.with(|r| r.y.clone())>{move || row.with(|r| shown(&r.y))}</td>
+                            <td class=move || check().0>{move || check().1}</td>
                             <td class="mono">{soundness}</td>
                         </tr>
-                        {formulas}
+                        {move || formulas().map(|html| view! {
+                            <tr class="formula" data-round=round><td colspan="8" inner_html=html /></tr>
+                        })}
                     }
                 } />
             </tbody>
@@ -209,22 +198,22 @@ mod tests {
 
     #[test]
     fn the_stage_follows_the_last_round() {
-        assert_eq!(stage_of(&[], false, false), None);
-        assert_eq!(stage_of(&[], true, false), Some(Stage::Commit));
+        assert_eq!(stage_of(None, false, false), None);
+        assert_eq!(stage_of(None, true, false), Some(Stage::Commit));
         assert_eq!(
-            stage_of(&[row("1", "", "", None)], true, false),
+            stage_of(Some(&row("1", "", "", None)), true, false),
             Some(Stage::Challenge)
         );
         assert_eq!(
-            stage_of(&[row("1", "0", "", None)], true, false),
+            stage_of(Some(&row("1", "0", "", None)), true, false),
             Some(Stage::Response)
         );
         assert_eq!(
-            stage_of(&[row("1", "0", "2", None)], true, false),
+            stage_of(Some(&row("1", "0", "2", None)), true, false),
             Some(Stage::Check)
         );
         assert_eq!(
-            stage_of(&[row("1", "0", "2", Some(true))], true, true),
+            stage_of(Some(&row("1", "0", "2", Some(true))), true, true),
             Some(Stage::Verdict)
         );
     }

@@ -1,7 +1,7 @@
 //! `/victor`: the waiting Peggys (server-rendered), a run in fast, step or manual mode, and the
 //! many-runs panel.
 
-use super::{held, insecure_note, many_runs::ManyRuns, rounds::*};
+use super::{held, insecure_note, many_runs::ManyRuns, rounds::*, rows::Rows};
 use crate::api::PeggySummary;
 use crate::components::RoundSteps;
 use crate::protocol::{ffs::MIN_BITS, identify::readable::Readable};
@@ -46,7 +46,7 @@ pub fn VictorPage() -> impl IntoView {
     let status = RwSignal::new(String::new());
     let notice = RwSignal::new(String::new());
     let verdict = RwSignal::new(None::<(bool, String)>);
-    let rows = RwSignal::new(Vec::<RoundRow>::new());
+    let rows = Rows::new();
     let run_k = RwSignal::new(0u32);
     let readable = RwSignal::new(None::<Readable>);
     let session = held::<VictorSession>();
@@ -94,7 +94,7 @@ pub fn VictorPage() -> impl IntoView {
         running.set(true);
         notice.set(String::new());
         verdict.set(None);
-        rows.set(Vec::new());
+        rows.clear();
         due.set(None);
         readable.set(None);
         run_k.set(peggy.k);
@@ -119,20 +119,17 @@ pub fn VictorPage() -> impl IntoView {
                         k * rounds
                     ));
                 }
-                Update::Event(VictorEvent::Committed { round, x }) => {
-                    update_row(rows, round, |r| r.x = x);
-                }
-                Update::Event(VictorEvent::Challenged { round, e }) => {
-                    due.set(None);
-                    update_row(rows, round, |r| r.e = e);
-                }
-                Update::Event(VictorEvent::Checked { round, y, passed }) => {
-                    update_row(rows, round, |r| {
-                        r.check = readable.with_untracked(|view| {
-                            view.as_ref().and_then(|v| v.check(&r.x, &r.e, &y))
-                        });
-                        r.y = y;
-                        r.passed = Some(passed);
+                Update::Event(
+                    event @ (VictorEvent::Committed { .. }
+                    | VictorEvent::Challenged { .. }
+                    | VictorEvent::Checked { .. }),
+                ) => {
+                    if matches!(event, VictorEvent::Challenged { .. }) {
+                        due.set(None);
+                    }
+                    let mut rows = rows;
+                    readable.with_untracked(|view| {
+                        super::rows::victor_event(&mut rows, event, view.as_ref())
                     });
                 }
                 Update::Event(VictorEvent::Finished(v)) => {
@@ -330,7 +327,7 @@ pub fn VictorPage() -> impl IntoView {
                 {move || readable.with(|r| r.as_ref().map(insecure_note))}
             </p>
             <RoundSteps stage=Signal::derive(move || {
-                rows.with(|r| stage_of(r, running.get(), verdict.with(Option::is_some)))
+                stage_of(rows.last().as_ref(), running.get(), verdict.with(Option::is_some))
             }) />
             <div class="table-scroll">
                 <RoundsTable id="victor-log" rows=rows k=run_k.into() readable=readable />
