@@ -4,6 +4,8 @@
 //!
 //! `CARGO_BUILD_JOBS=1 cargo bench --bench ffs` (filter with e.g. `-- blum`).
 
+#![allow(clippy::expect_used)] // a benchmark of valid inputs may expect them to be valid
+
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use openssl::bn::{BigNum, BigNumContext};
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};

@@ -1,6 +1,8 @@
 //! Relay cryptography: sealing and opening 64 KiB frames, and one SPAKE2 exchange with key
 //! confirmation. `cargo bench --bench relay_crypto`.
 
+#![allow(clippy::expect_used)] // a benchmark of valid inputs may expect them to be valid
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::OsRng;
 use std::hint::black_box;

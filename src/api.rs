@@ -1,7 +1,7 @@
 //! What the browser and the server both compile: the one error type that crosses the network and
 //! the server functions (thin: they check input and call into `server`).
 
-mod error;
+pub(crate) mod error;
 pub mod identify;
 pub mod relay;
 mod status;

@@ -4,6 +4,7 @@
 //! the benchmarks all run the same code.
 
 pub mod ffs;
+pub mod hex;
 pub mod identify;
 pub mod ping;
 pub mod relay;

@@ -1,7 +1,8 @@
 //! The server (feature `ssr`): configuration, the store, the routes, and the relay core they share.
 //!
 //! [`run`] takes its listener, so tests bind `127.0.0.1:0` and start the real server in-process.
-
+// The server indexes nothing it has not checked (tests may).
+#![cfg_attr(not(test), warn(clippy::indexing_slicing))]
 pub mod blum_pool;
 pub mod channels;
 pub mod config;

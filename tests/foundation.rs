@@ -1,5 +1,5 @@
 //! The foundation against a real server: pages, server functions, the ping WebSocket, bad input.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! attack from a third address (127.0.0.4 and up), asserts it fails, and then that an honest
 //! pair (127.0.0.2 sends, 127.0.0.3 receives) on the same server still completes a transfer.
 
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 

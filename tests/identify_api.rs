@@ -1,7 +1,7 @@
 //! Identify's server functions against a real server: drawing moduli, registering Peggys with keys
 //! built by the pure FFS core (and handing each her seat secret, of which only a digest is kept),
 //! listing them, refusing every bad registration without writing, and the start-up sweep.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 

@@ -3,7 +3,7 @@
 //! seat, erasing her by joining and leaving (or cheating) as her Victor, flooding the run
 //! sockets, and flooding the modulus draws to burn the server's CPU. Stalling is in
 //! `identify_timeouts.rs`.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 mod identify_common;

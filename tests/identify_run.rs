@@ -3,7 +3,7 @@
 //! offender's part with a clear error (a Peggy's ends the run and erases her, a Victor's only
 //! his seat); a Peggy leaving or going silent ends the run on both sides and erases her, while a
 //! Victor leaving or going silent leaves her waiting for the next one.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 mod identify_common;

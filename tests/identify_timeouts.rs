@@ -2,7 +2,7 @@
 //! pings, and answers the server's pings — but does not send what the run expects loses its part,
 //! with a clear error on both sides, within the timeout. A stalled Victor frees Peggy for the next
 //! one, who identifies her; a stalled Peggy is erased.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 mod identify_common;

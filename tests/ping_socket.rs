@@ -1,5 +1,5 @@
 //! `/ws/ping` against a real server: the 256-byte limit of docs/PROTOCOL.md, exactly.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! The Relay's HTTP API and data plane against a real server, from several loopback addresses
 //! (127.0.0.2 and 127.0.0.3 are the two people, 127.0.0.4 a third party).
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 

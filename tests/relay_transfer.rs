@@ -2,7 +2,7 @@
 //! loopback addresses; plus a hand-driven malicious sender whose altered or replayed frames the
 //! receiver must reject.
 
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! receiver through a real relay: the receiver acknowledges the final frame, then keeps the file
 //! only once the sender's socket has closed with nothing after that frame.
 
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
 

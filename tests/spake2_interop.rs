@@ -4,7 +4,7 @@
 //!
 //! Needs `ZKRELAY_PYTHON`: a Python with `spake2==0.9` (scripts/setup makes one and scripts/test
 //! exports it). Without it the test says so and passes, except under CI, where it fails.
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 use rand::rngs::OsRng;
 use std::io::{BufRead, BufReader, Write};

@@ -128,7 +128,8 @@ impl FromServerFnError for ApiError {
     }
 }
 
-fn truncate(text: &str, max: usize) -> &str {
+/// The first `max` characters of `text` (for echoing a client's value in a refusal).
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
     match text.char_indices().nth(max) {
         Some((i, _)) => &text[..i],
         None => text,

@@ -40,7 +40,7 @@ use table::{Channel, Seat, Shared, Slot, Table, free, lock};
 
 use super::limits::client_key;
 use crate::api::ApiError;
-use rand::Rng;
+use crate::rng::random_hex;
 use std::{
     collections::{BTreeSet, HashMap},
     net::IpAddr,
@@ -69,11 +69,27 @@ impl Side {
             Side::B => Side::A,
         }
     }
+}
 
-    fn index(self) -> usize {
-        match self {
-            Side::A => 0,
-            Side::B => 1,
+/// One value per seat.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PerSide<T> {
+    a: T,
+    b: T,
+}
+
+impl<T> PerSide<T> {
+    pub fn get(&self, side: Side) -> &T {
+        match side {
+            Side::A => &self.a,
+            Side::B => &self.b,
+        }
+    }
+
+    pub fn get_mut(&mut self, side: Side) -> &mut T {
+        match side {
+            Side::A => &mut self.a,
+            Side::B => &mut self.b,
         }
     }
 }
@@ -161,8 +177,8 @@ impl<T: Default + Send + 'static> Channels<T> {
         let limits = self.inner.limits;
         let key = client_key(ip);
         let uuid = random_hex(16);
-        let mut seats = [None, None];
-        seats[side.index()] = Some(Seat {
+        let mut seats = PerSide::default();
+        *seats.get_mut(side) = Some(Seat {
             uuid: uuid.clone(),
             key,
         });
@@ -219,7 +235,7 @@ impl<T: Default + Send + 'static> Channels<T> {
             return Err(ChannelError::NotYours);
         }
         let key = client_key(ip);
-        let seat_taken = channel.seats[side.index()].is_some();
+        let seat_taken = channel.seats.get(side).is_some();
         let stranger = !channel.admits(key);
         if seat_taken || (stranger && channel.ips.len() >= 2) {
             refused(&mut channel.state);
@@ -231,7 +247,7 @@ impl<T: Default + Send + 'static> Channels<T> {
             });
         }
         let uuid = random_hex(16);
-        channel.seats[side.index()] = Some(Seat {
+        *channel.seats.get_mut(side) = Some(Seat {
             uuid: uuid.clone(),
             key,
         });
@@ -341,8 +357,10 @@ impl<T: Default + Send + 'static> Channels<T> {
         let mut guard = lock(&shared);
         let channel = guard.open_to(ip)?;
         let side = channel.seat_of(uuid)?;
-        if let Some(seat) = channel.seats[side.index()].take() {
-            let shared_key = channel.seats[side.other().index()]
+        if let Some(seat) = channel.seats.get_mut(side).take() {
+            let shared_key = channel
+                .seats
+                .get(side.other())
                 .as_ref()
                 .is_some_and(|other| other.key == seat.key);
             if !shared_key {
@@ -418,12 +436,4 @@ pub fn validate_name(name: &str) -> Result<(), ChannelError> {
 /// Compares two secrets in time that depends only on their lengths.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
-}
-
-/// `bytes` random bytes from a CSPRNG, as lowercase hex.
-pub fn random_hex(bytes: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..bytes)
-        .map(|_| format!("{:02x}", rng.r#gen::<u8>()))
-        .collect()
 }

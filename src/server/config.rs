@@ -181,7 +181,7 @@ impl Config {
             self.relay
                 .data_listen
                 .iter()
-                .all(|a| a.port() == self.relay.data_listen[0].port()),
+                .all(|a| Some(a.port()) == self.relay.data_listen.first().map(|f| f.port())),
             "[relay] data_listen: every address must have the same port",
         )?;
         check(

@@ -14,17 +14,21 @@ mod splice;
 
 use super::{
     AppState,
-    channels::{ChannelError, Channels, Side},
+    channels::{ChannelError, Channels, PerSide, Side},
 };
 use crate::{
     api::{
         ApiError, ErrorCode,
+        error::truncate,
         relay::{
             ChannelValues, CloseRequest, DataOpen, Done, Failure, HkReply, OpenRequest, Opened,
             PostHk, PostValues, Ready, Reply as Ok200, Role, RoleField, SeatQuery, YReply, not_yet,
         },
     },
-    protocol::relay::{channel_name, is_channel_name},
+    protocol::{
+        hex,
+        relay::{channel_name, is_channel_name},
+    },
 };
 use axum::{
     Json, Router,
@@ -51,7 +55,7 @@ pub struct Board {
     y: Option<String>,
     hh_k: Option<String>,
     h_k: Option<String>,
-    open: [bool; 2],
+    open: PerSide<bool>,
     /// The side whose data connection waits for the other's, and how to hand that one over.
     parked: Option<(Side, data::Handoff)>,
     stapled: bool,
@@ -182,11 +186,7 @@ fn require_side(side: Side, want: Side) -> Result<(), ApiError> {
 
 /// Checks a lowercase-hex value of exactly `len` characters, optionally with a fixed prefix.
 fn check_hex(name: &str, value: &str, len: usize, prefix: &str) -> Result<(), ApiError> {
-    let hex = value.len() == len
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if hex && value.starts_with(prefix) {
+    if value.len() == len && hex::is_lower(value) && value.starts_with(prefix) {
         Ok(())
     } else {
         let start = if prefix.is_empty() {
@@ -453,7 +453,7 @@ async fn open_data(
                     "the key is not confirmed yet (no h_k)",
                 ));
             }
-            board.open[usize::from(side == Side::B)] = true;
+            *board.open.get_mut(side) = true;
             Ok(())
         })?;
     let data_port = state.data_port.load(std::sync::atomic::Ordering::Relaxed);
@@ -498,11 +498,4 @@ async fn close(
     state.relay.close(&channel, addr.ip(), &body.uuid)?;
     tracing::info!(%channel, "relay: channel closed by a participant");
     Ok(ok("closed", Done {}))
-}
-
-fn truncate(text: &str, max: usize) -> &str {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => &text[..i],
-        None => text,
-    }
 }

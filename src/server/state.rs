@@ -47,7 +47,14 @@ impl AppState {
             .output_name("zkrelay")
             .site_root(config.server.site_root.as_str())
             .site_pkg_dir("pkg")
-            .site_addr(config.server.listen[0])
+            .site_addr(
+                config
+                    .server
+                    .listen
+                    .first()
+                    .copied()
+                    .unwrap_or(([127, 0, 0, 1], 3000).into()),
+            )
             .build();
         let blum_pool = BlumPool::new(
             store.clone(),

@@ -121,10 +121,7 @@ const PEGGY_SELECT_ONE: &str = "SELECT p.id, p.name, p.modulus_id, m.bits, p.k, 
 
 /// A new Peggy id: 128 bits from the OS CSPRNG as 32 lowercase hex digits.
 fn random_id() -> String {
-    use crate::protocol::ffs::rand_core::Rng;
-    let mut bytes = [0u8; 16];
-    crate::rng::os_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::rng::random_hex(16)
 }
 
 pub(crate) fn unix_now() -> i64 {

@@ -1,6 +1,7 @@
 //! SPAKE2 over Ed25519 between sender (A) and recipient (B), key confirmation and data keys.
 
 use super::{Code, Error};
+use crate::protocol::hex;
 use hkdf::Hkdf;
 use rand_core::{CryptoRng, RngCore};
 use sha2::{Digest, Sha256};
@@ -37,7 +38,7 @@ impl SenderPake {
             &Identity::new(ID_RECIPIENT),
             rng,
         );
-        (Self(state), hex(&msg))
+        (Self(state), hex::encode(&msg))
     }
 
     /// Finishes with the recipient's `y` (hex).
@@ -56,7 +57,7 @@ impl RecipientPake {
             &Identity::new(ID_RECIPIENT),
             rng,
         );
-        (Self(state), hex(&msg))
+        (Self(state), hex::encode(&msg))
     }
 
     /// Finishes with the sender's `x` (hex).
@@ -98,12 +99,12 @@ impl std::fmt::Debug for SharedKey {
 impl SharedKey {
     /// `h_k` = hex(SHA-256(k)): the sender publishes it.
     pub fn h_k(&self) -> String {
-        hex(&Sha256::digest(self.0))
+        hex::encode(&Sha256::digest(self.0))
     }
 
     /// `hh_k` = hex(SHA-256(SHA-256(k))): the recipient publishes it.
     pub fn hh_k(&self) -> String {
-        hex(&Sha256::digest(Sha256::digest(self.0)))
+        hex::encode(&Sha256::digest(Sha256::digest(self.0)))
     }
 
     /// The sender's check of the recipient's `hh_k`.
@@ -131,7 +132,7 @@ impl SharedKey {
 }
 
 fn confirm(expected: &str, got: &str) -> Result<(), Error> {
-    if got.len() != 64 || !is_lower_hex(got) {
+    if got.len() != 64 || !hex::is_lower(got) {
         return Err(Error::BadDigest);
     }
     if bool::from(expected.as_bytes().ct_eq(got.as_bytes())) {
@@ -142,26 +143,15 @@ fn confirm(expected: &str, got: &str) -> Result<(), Error> {
 }
 
 fn decode_message(text: &str, side: u8) -> Result<Vec<u8>, Error> {
-    if text.len() != MESSAGE_LEN * 2 || !is_lower_hex(text) {
+    if text.len() != MESSAGE_LEN * 2 {
         return Err(Error::BadMessage);
     }
-    let bytes: Vec<u8> = (0..MESSAGE_LEN)
-        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| Error::BadMessage)?;
-    if bytes[0] != side {
+    let mut bytes = vec![0u8; MESSAGE_LEN];
+    hex::decode_lower(text, &mut bytes).ok_or(Error::BadMessage)?;
+    if bytes.first() != Some(&side) {
         return Err(Error::BadMessage);
     }
     Ok(bytes)
-}
-
-fn is_lower_hex(text: &str) -> bool {
-    text.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -197,7 +187,10 @@ mod tests {
             ka.data_key("4822", Direction::SenderToRecipient)
         );
         // The data key is not H(k), which the relay sees.
-        assert_ne!(hex(&ka.data_key(c, Direction::SenderToRecipient)), ka.h_k());
+        assert_ne!(
+            hex::encode(&ka.data_key(c, Direction::SenderToRecipient)),
+            ka.h_k()
+        );
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

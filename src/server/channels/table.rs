@@ -1,7 +1,7 @@
 //! A channel table's inside: the map with its ordered expirations (behind the table's lock) and
 //! each channel behind its own.
 
-use super::{ChannelError, Side, client_key, constant_time_eq};
+use super::{ChannelError, PerSide, Side, client_key, constant_time_eq};
 use std::{
     collections::{BTreeSet, HashMap},
     net::IpAddr,
@@ -17,7 +17,7 @@ pub(super) struct Seat {
 
 /// One channel, behind its own lock.
 pub(super) struct Channel<T> {
-    pub(super) seats: [Option<Seat>; 2],
+    pub(super) seats: PerSide<Option<Seat>>,
     /// Client keys ([`client_key`]) on this channel: at most two.
     pub(super) ips: Vec<IpAddr>,
     /// Counts changes; `None` once the channel is freed, which ends every receiver.
@@ -50,7 +50,8 @@ impl<T> Channel<T> {
         [Side::A, Side::B]
             .into_iter()
             .find(|side| {
-                self.seats[side.index()]
+                self.seats
+                    .get(*side)
                     .as_ref()
                     .is_some_and(|seat| constant_time_eq(seat.uuid.as_bytes(), uuid.as_bytes()))
             })
@@ -115,6 +116,6 @@ pub(super) fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
 /// lock is held; `None` if it was freed already.
 pub(super) fn free<T: Default>(channel: &mut Channel<T>) -> Option<T> {
     channel.changed.take()?;
-    channel.seats = [None, None];
+    channel.seats = PerSide::default();
     Some(std::mem::take(&mut channel.state))
 }

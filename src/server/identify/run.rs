@@ -28,7 +28,7 @@ use crate::{
     protocol::identify::{Party, Progress, Referee},
     server::{
         AppState,
-        channels::{Channels, Side},
+        channels::{Channels, PerSide, Side},
     },
 };
 use axum::extract::ws::{Message, WebSocket};
@@ -53,11 +53,11 @@ enum Out {
     Close(u16, String),
 }
 
-/// One identification run: where each seat's messages go (index 0 Peggy, 1 Victor), the current
+/// One identification run: where each seat's messages go (A Peggy, B Victor), the current
 /// pairing, and the message it waits for. Dropping it (the run ends or expires) ends both sockets.
 #[derive(Default)]
 pub struct IdentifyRun {
-    outboxes: [Option<mpsc::Sender<Out>>; 2],
+    outboxes: PerSide<Option<mpsc::Sender<Out>>>,
     pairing: Pairing,
     /// Whose message the run waits for, and until when (the step timeout).
     due: Option<(Party, Instant)>,
@@ -78,10 +78,6 @@ enum Pairing {
 
 /// The Identify runs, keyed by Peggy id.
 pub type IdentifyChannels = Channels<IdentifyRun>;
-
-fn slot(side: Side) -> usize {
-    usize::from(side == Side::B)
-}
 
 fn party(side: Side) -> Party {
     match side {
@@ -299,7 +295,7 @@ fn check_and_queue(
             Ok(Relayed::Drained)
         }
         Pairing::Paired(referee) => {
-            let peer = outboxes[slot(side.other())].as_ref().ok_or(End::Dropped)?;
+            let peer = outboxes.get(side.other()).as_ref().ok_or(End::Dropped)?;
             // The slot first: a message the referee passed is always delivered, so its view of
             // what the other side has received stays true.
             let permit = match peer.try_reserve() {

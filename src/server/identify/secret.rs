@@ -2,6 +2,7 @@
 //! digits) by `register_peggy`; only she can open `/ws/identify/peggy` with it. The server keeps
 //! the SHA-256 of the 32 bytes, never the secret, and compares digests in constant time.
 
+use crate::protocol::hex;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -13,8 +14,7 @@ pub fn generate() -> (String, [u8; 32]) {
     use crate::protocol::ffs::rand_core::Rng;
     let mut bytes = [0u8; SECRET_BYTES];
     crate::rng::os_rng().fill_bytes(&mut bytes);
-    let text = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    (text, digest(&bytes))
+    (hex::encode(&bytes), digest(&bytes))
 }
 
 fn digest(bytes: &[u8; SECRET_BYTES]) -> [u8; 32] {
@@ -23,21 +23,8 @@ fn digest(bytes: &[u8; SECRET_BYTES]) -> [u8; 32] {
 
 /// The 32 bytes of a secret in its one text form (64 lowercase hex digits), else `None`.
 fn decode(text: &str) -> Option<[u8; SECRET_BYTES]> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let text = text.as_bytes();
-    if text.len() != 2 * SECRET_BYTES {
-        return None;
-    }
     let mut bytes = [0u8; SECRET_BYTES];
-    for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
-        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
-    }
+    hex::decode_lower(text, &mut bytes)?;
     Some(bytes)
 }
 
@@ -65,7 +52,7 @@ mod tests {
                 .bytes()
                 .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         );
-        assert_ne!(hex(&stored), secret, "the digest is not the secret");
+        assert_ne!(hex::encode(&stored), secret, "the digest is not the secret");
         assert!(opens(Some(&secret), Some(&stored)));
         let (other, _) = generate();
         let mut flipped = secret.clone().into_bytes();
@@ -79,7 +66,7 @@ mod tests {
             Some(&secret[..62]),
             Some(&*format!("{secret}00")),
             Some(&*secret.to_uppercase()),
-            Some(&*hex(&stored)),
+            Some(&*hex::encode(&stored)),
         ] {
             assert!(!opens(wrong, Some(&stored)), "{wrong:?}");
         }
@@ -88,9 +75,5 @@ mod tests {
         assert!(!opens(None, None));
         // A stored digest of the wrong length never matches.
         assert!(!opens(Some(&secret), Some(&stored[..31])));
-    }
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 }

@@ -95,7 +95,7 @@ fn admit(relay: &RelayChannels, ip: IpAddr, hello: &Hello) -> Result<Side, ApiEr
         if !crate::server::channels::constant_time_eq(h_k.as_bytes(), hello.h_k.as_bytes()) {
             return Err(ApiError::new(ErrorCode::Forbidden, "wrong h_k"));
         }
-        if !board.open[usize::from(side == Side::B)] {
+        if !*board.open.get(side) {
             return Err(ApiError::new(
                 ErrorCode::Conflict,
                 "call open before connecting",

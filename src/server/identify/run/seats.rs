@@ -9,7 +9,7 @@
 
 use super::{
     super::secret,
-    End, IdentifyRun, OUTBOX, Out, Pairing, Seat, Timeouts, busy, no_such_peggy, slot,
+    End, IdentifyRun, OUTBOX, Out, Pairing, Seat, Timeouts, busy, no_such_peggy,
     socket::{FINISHED, Farewell, close_code, error_json},
 };
 use crate::{
@@ -57,7 +57,7 @@ pub(super) async fn seat_peggy(
     state
         .identify
         .with_seat(&peggy_id, ip, &opened.uuid, |side, run| {
-            run.outboxes[slot(side)] = Some(outbox);
+            *run.outboxes.get_mut(side) = Some(outbox);
             Ok(())
         })?;
     tracing::info!(%peggy_id, "identify: Peggy waiting");
@@ -159,7 +159,7 @@ fn pair(
         return Err(busy());
     }
     let just_left = || ApiError::new(ErrorCode::NotFound, "this Peggy just left");
-    let peggy = run.outboxes[slot(Side::A)].as_ref().ok_or_else(just_left)?;
+    let peggy = run.outboxes.get(Side::A).as_ref().ok_or_else(just_left)?;
     let told = Wire::Paired {
         peggy: None,
         public_key: None,
@@ -174,7 +174,7 @@ fn pair(
         }
         Err(TrySendError::Closed(_)) => return Err(just_left()),
     }
-    run.outboxes[slot(Side::B)] = Some(outbox);
+    *run.outboxes.get_mut(Side::B) = Some(outbox);
     run.pairing = Pairing::Paired(Box::new(Referee::new(public_key)));
     run.due = Some((Party::Victor, Instant::now() + step));
     Ok(())
@@ -237,7 +237,7 @@ pub(super) async fn peggy_ends(
     let victor = state
         .identify
         .read_seat(&seat.peggy_id, seat.ip, &seat.uuid, |_, run| {
-            Ok(run.outboxes[slot(Side::B)].clone())
+            Ok(run.outboxes.get(Side::B).clone())
         })
         .ok()
         .flatten();
@@ -342,8 +342,8 @@ async fn unpair(state: &AppState, seat: &Seat, why: &str) {
 }
 
 fn unpair_run(run: &mut IdentifyRun, why: &str) -> Left {
-    run.outboxes[slot(Side::B)] = None;
-    let peggy = run.outboxes[slot(Side::A)].clone();
+    *run.outboxes.get_mut(Side::B) = None;
+    let peggy = run.outboxes.get(Side::A).clone();
     match std::mem::take(&mut run.pairing) {
         Pairing::Paired(referee) if referee.verdict_sent() => {
             run.due = None;
