@@ -11,6 +11,7 @@
 mod data;
 #[cfg(target_os = "linux")]
 mod splice;
+mod wire;
 
 use super::{
     AppState,
@@ -21,27 +22,26 @@ use crate::{
         ApiError, ErrorCode,
         error::truncate,
         relay::{
-            ChannelValues, CloseRequest, DataOpen, Done, Failure, HkReply, OpenRequest, Opened,
-            PostHk, PostValues, Ready, Reply as Ok200, Role, RoleField, SeatQuery, YReply, not_yet,
+            ChannelValues, CloseRequest, DataOpen, Done, HkReply, OpenRequest, Opened, PostHk,
+            PostValues, Ready, RoleField, SeatQuery, YReply, not_yet,
         },
     },
-    protocol::{
-        hex,
-        relay::{channel_name, is_channel_name},
-    },
+    protocol::relay::{channel_name, is_channel_name},
 };
 use axum::{
-    Json, Router,
+    Router,
     body::Bytes,
     extract::{ConnectInfo, Path, Query, State, rejection::BytesRejection},
-    http::StatusCode,
-    response::{IntoResponse, Response},
     routing::{get, post},
 };
-use serde::Serialize;
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 pub use data::{DataConn, serve_data_listener};
+pub use wire::RelayError;
+use wire::{
+    DIGEST_HEX, MESSAGE_HEX, Reply, check_hex, ok, parse_body, require_side, role_side, seat_query,
+    side_of, wait_of,
+};
 
 pub use crate::api::relay::MAX_WAIT_SECS;
 /// The only group offered: SPAKE2 over Ed25519 (the protocol's one constant).
@@ -79,131 +79,6 @@ pub fn routes() -> Router<AppState> {
         .route("/close/{channel}", post(close))
         .route("/ws/data/{channel}", get(data::ws_upgrade))
 }
-
-// ------------------------------------------------------------------ replies
-
-/// A successful reply: the contract's `body` beside `success: true` and `message`.
-fn ok(message: &'static str, body: impl Serialize) -> Response {
-    Json(Ok200::ok(message, body)).into_response()
-}
-
-/// The error reply: `{"success": false, "code", "message"}` with the code's status.
-pub struct RelayError(pub ApiError);
-
-impl From<ApiError> for RelayError {
-    fn from(err: ApiError) -> Self {
-        Self(err)
-    }
-}
-
-impl From<ChannelError> for RelayError {
-    fn from(err: ChannelError) -> Self {
-        Self(err.into())
-    }
-}
-
-impl IntoResponse for RelayError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.code.http_status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(Failure::from(self.0))).into_response()
-    }
-}
-
-type Reply = Result<Response, RelayError>;
-
-// ------------------------------------------------------------------ request parsing
-
-/// Reads a JSON body into `T`; an empty body reads as `{}` when `empty_ok`.
-fn parse_body<T: serde::de::DeserializeOwned>(
-    body: Result<Bytes, BytesRejection>,
-    empty_ok: bool,
-) -> Result<T, RelayError> {
-    let bytes = body.map_err(|e| {
-        let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ErrorCode::TooLarge
-        } else {
-            ErrorCode::BadRequest
-        };
-        RelayError(ApiError::new(
-            code,
-            "the request body could not be read (too large?)",
-        ))
-    })?;
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) && empty_ok {
-        b"{}"
-    } else {
-        &bytes
-    };
-    serde_json::from_slice(bytes)
-        .map_err(|e| RelayError(ApiError::bad_request(format!("malformed JSON body: {e}"))))
-}
-
-fn seat_query(
-    query: Result<Query<SeatQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<SeatQuery, RelayError> {
-    query.map(|Query(q)| q).map_err(|e| {
-        RelayError(ApiError::bad_request(format!(
-            "expected ?uuid=…[&wait=seconds]: {}",
-            e.body_text()
-        )))
-    })
-}
-
-fn wait_of(q: &SeatQuery) -> Duration {
-    Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS))
-}
-
-fn side_of(role: Role) -> Side {
-    match role {
-        Role::Sender => Side::A,
-        Role::Recipient => Side::B,
-    }
-}
-
-fn role_side(role: &str) -> Result<Side, RelayError> {
-    Role::from_path(role).map(side_of).ok_or_else(|| {
-        RelayError(ApiError::new(
-            ErrorCode::NotFound,
-            "the role in the path must be sender or recipient",
-        ))
-    })
-}
-
-fn require_side(side: Side, want: Side) -> Result<(), ApiError> {
-    if side == want {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::Forbidden,
-            match want {
-                Side::A => "only the sender may do this",
-                Side::B => "only the recipient may do this",
-            },
-        ))
-    }
-}
-
-/// Checks a lowercase-hex value of exactly `len` characters, optionally with a fixed prefix.
-fn check_hex(name: &str, value: &str, len: usize, prefix: &str) -> Result<(), ApiError> {
-    if value.len() == len && hex::is_lower(value) && value.starts_with(prefix) {
-        Ok(())
-    } else {
-        let start = if prefix.is_empty() {
-            String::new()
-        } else {
-            format!(", starting with {prefix}")
-        };
-        Err(ApiError::invalid(format!(
-            "{name} must be {len} lowercase hex digits{start}"
-        )))
-    }
-}
-
-/// SPAKE2 messages: a side byte ('A' = 0x41, 'B' = 0x42) and a 32-byte Ed25519 element.
-const MESSAGE_HEX: usize = 66;
-/// SHA-256 digests.
-const DIGEST_HEX: usize = 64;
 
 // ------------------------------------------------------------------ handlers
 
