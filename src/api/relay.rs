@@ -15,9 +15,7 @@ use serde::{Deserialize, Serialize};
 mod client;
 pub mod handshake;
 
-pub use client::{
-    POLL_SECS, Peer, RelayClient, START_AGAIN, Seat, TransferError, Transport, read_reply,
-};
+pub use client::{POLL_SECS, Peer, RelayClient, START_AGAIN, Seat, TransferError, Transport};
 
 /// Longest a GET waits (`wait` query parameter, seconds) for a value to appear.
 pub const MAX_WAIT_SECS: u64 = 30;

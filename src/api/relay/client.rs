@@ -3,7 +3,7 @@
 
 use super::{
     ChannelValues, CloseRequest, DataOpen, Done, HkReply, OpenRequest, Opened, PostHk, PostValues,
-    Ready, Role, RoleField, YReply,
+    Role, RoleField, YReply,
 };
 use crate::{
     api::{ApiError, ErrorCode},
@@ -126,7 +126,7 @@ struct Envelope {
 }
 
 /// Reads a reply: its fields when the relay says `success`, else the relay's refusal.
-pub fn read_reply<R: DeserializeOwned>(status: u16, text: &str) -> Result<R, TransferError> {
+fn read_reply<R: DeserializeOwned>(status: u16, text: &str) -> Result<R, TransferError> {
     let envelope: Envelope = serde_json::from_str(text).map_err(|_| TransferError::Unreadable)?;
     if envelope.success && (200..300).contains(&status) {
         return serde_json::from_str(text).map_err(|_| TransferError::Unreadable);
@@ -214,32 +214,28 @@ impl<T: Transport> RelayClient<T> {
 
     /// Takes the sender's seat: on `channel` if given, else on a new random channel.
     pub async fn open_sender(&self, channel: Option<&str>) -> Result<Seat, TransferError> {
-        let request = OpenRequest {
-            channel: channel.map(str::to_owned),
-            role: channel.map(|_| RoleField::Known(Role::Sender)),
-        };
-        let opened: Opened = self.post("/open", &request).await?;
-        Ok(Seat {
-            channel: opened.channel,
-            uuid: opened.uuid,
-            role: Role::Sender,
-        })
+        self.open(channel, Role::Sender).await
     }
 
     /// Takes the recipient's seat on `channel`.
     pub async fn open_recipient(&self, channel: &str) -> Result<Seat, TransferError> {
+        self.open(Some(channel), Role::Recipient).await
+    }
+
+    /// Takes `role`'s seat; without a channel (a sender only) the request is `{}`.
+    async fn open(&self, channel: Option<&str>, role: Role) -> Result<Seat, TransferError> {
         let request = OpenRequest {
-            channel: Some(channel.to_owned()),
-            role: Some(RoleField::Known(Role::Recipient)),
+            channel: channel.map(str::to_owned),
+            role: channel.map(|_| RoleField::Known(role)),
         };
         let opened: Opened = self.post("/open", &request).await?;
-        if opened.channel != channel {
+        if channel.is_some_and(|asked| asked != opened.channel) {
             return Err(TransferError::Unreadable);
         }
         Ok(Seat {
             channel: opened.channel,
             uuid: opened.uuid,
-            role: Role::Recipient,
+            role,
         })
     }
 
@@ -290,18 +286,6 @@ impl<T: Transport> RelayClient<T> {
             seat.uuid
         );
         self.get(&path).await
-    }
-
-    /// Whether both data connections are stapled (waiting up to the long poll).
-    pub async fn is_ready(&self, seat: &Seat) -> Result<bool, TransferError> {
-        let path = format!(
-            "/{}/{}/isready?uuid={}&wait={POLL_SECS}",
-            seat.role.as_str(),
-            seat.channel,
-            seat.uuid
-        );
-        let ready: Ready = self.get(&path).await?;
-        Ok(ready.isready)
     }
 
     /// Closes the channel (either seat may); failures are ignored, the channel expires anyway.

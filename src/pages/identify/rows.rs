@@ -270,9 +270,8 @@ mod tests {
         assert_eq!(p.check.as_ref().unwrap().to_string(), check);
     }
 
-    /// Each event costs one row: a run of 1,024 rounds is 1,024 rows, the last one the last
-    /// round, and an event for a round that is not the last adds a row after it (rounds never
-    /// go back, so the store does not search).
+    /// A run of 1,024 rounds is 1,024 rows in round order, each event landing on its own
+    /// round's row (rounds never go back, so the store looks at the last row only).
     #[test]
     fn a_long_run_is_one_row_per_round() {
         let mut rows = Vec::new();
