@@ -1,12 +1,12 @@
 //! The web app's shell and routes. Rendered on the server, then hydrated in the browser.
 
-use crate::pages::{
-    HomePage, NotFound, PeggyPage, ReceivePage, SendPage, SimulatorPage, VictorPage,
-};
+mod lazy;
+
+use crate::pages::{HomePage, NotFound};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    Lazy, StaticSegment,
     components::{A, Route, Router, Routes},
 };
 
@@ -56,11 +56,11 @@ pub fn App() -> impl IntoView {
             <main data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=HomePage />
-                    <Route path=StaticSegment("peggy") view=PeggyPage />
-                    <Route path=StaticSegment("victor") view=VictorPage />
-                    <Route path=StaticSegment("simulator") view=SimulatorPage />
-                    <Route path=StaticSegment("send") view=SendPage />
-                    <Route path=StaticSegment("receive") view=ReceivePage />
+                    <Route path=StaticSegment("peggy") view={Lazy::<lazy::PeggyRoute>::new()} />
+                    <Route path=StaticSegment("victor") view={Lazy::<lazy::VictorRoute>::new()} />
+                    <Route path=StaticSegment("simulator") view={Lazy::<lazy::SimulatorRoute>::new()} />
+                    <Route path=StaticSegment("send") view={Lazy::<lazy::SendRoute>::new()} />
+                    <Route path=StaticSegment("receive") view={Lazy::<lazy::ReceiveRoute>::new()} />
                 </Routes>
             </main>
             </Frame>

@@ -24,10 +24,12 @@ pub mod client;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the browser bundle: attaches the reactive app to the server-rendered HTML.
+/// Entry point of the browser bundle: attaches the reactive app to the server-rendered HTML. It
+/// hydrates asynchronously, so that a page split out of the main bundle (`app::lazy`) is loaded
+/// before its HTML is hydrated.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_lazy(app::App);
 }
