@@ -32,10 +32,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser, after hydration: the marker tells tests (and CSS) that the
-    // page is live.
-    let (hydrated, set_hydrated) = signal(false);
-    Effect::new(move |_| set_hydrated.set(true));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/zkrelay.css" />
@@ -53,7 +49,8 @@ pub fn App() -> impl IntoView {
                     <A href="/receive">"Receive"</A>
                 </nav>
             </header>
-            <main data-hydrated=move || hydrated.get().to_string()>
+            // The browser's entry point (`crate::hydrate`) sets it to "true" once the page is live.
+            <main data-hydrated="false">
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=HomePage />
                     <Route path=StaticSegment("peggy") view={Lazy::<lazy::PeggyRoute>::new()} />

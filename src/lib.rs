@@ -26,10 +26,20 @@ pub mod server;
 
 /// Entry point of the browser bundle: attaches the reactive app to the server-rendered HTML. It
 /// hydrates asynchronously, so that a page split out of the main bundle (`app::lazy`) is loaded
-/// before its HTML is hydrated.
+/// before its HTML is hydrated; only then does `<main>` say `data-hydrated="true"` (tests and
+/// the first-load benchmark wait for it, so it must not be set while a page is still loading).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_lazy(app::App);
+    let Some(body) = leptos::prelude::document().body() else {
+        return;
+    };
+    // (hydrate_from_async starts Leptos' executor itself.)
+    wasm_bindgen_futures::spawn_local(async move {
+        leptos::mount::hydrate_from_async(body, app::App).await.forget();
+        if let Some(main) = leptos::prelude::document().query_selector("main").ok().flatten() {
+            let _ = main.set_attribute("data-hydrated", "true");
+        }
+    });
 }
