@@ -7,8 +7,8 @@
 //! whether Peggy still owes a reply when her Victor leaves.
 
 use super::{
-    MAX_CLIENT_MESSAGE_BYTES, Message, Party, ProtocolError, challenge_of, check_round,
-    check_rounds, number_in_range, unexpected,
+    MAX_CLIENT_MESSAGE_BYTES, Message, Party, ProtocolError,
+    message::{challenge_of, check_round, check_rounds, number_in_range, unexpected},
 };
 use crate::protocol::ffs::{BlumModulus, PublicKey};
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::protocol::ffs::{BlumModulus, BoxedUint};
+use crate::protocol::ffs::{self, BlumModulus, BoxedUint, PublicKey, SecretKey, wire};
 use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 
 const BITS: u32 = 256;
