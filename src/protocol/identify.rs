@@ -25,19 +25,23 @@
 //! When Victor's seat ends before the verdict the server tells Peggy `unpaired`; her
 //! [`PeggyRun`] then starts afresh for the next Victor, who gets a new referee.
 //!
-//! Numbers are the FFS core's canonical lowercase hex ([`ffs::wire`]). Every function here is
-//! pure: the state machines take an RNG from the caller and return the messages to send.
+//! Numbers are [`WireNumber`]s (the FFS core's canonical lowercase hex) and challenges
+//! [`ChallengeBits`], each parsed once, when [`Message::parse`] reads its message. Every function
+//! here is pure: the state machines take an RNG from the caller and return the messages to send.
+
 mod message;
 mod peggy;
 pub mod readable;
 mod referee;
 pub mod soundness;
 mod victor;
+mod wire;
 
-pub use message::{MAX_CLIENT_MESSAGE_BYTES, Message, Party, PeggyCard, ProtocolError};
+pub use message::{MAX_CLIENT_MESSAGE_BYTES, Message, MessageOf, Party, PeggyCard, ProtocolError};
 pub use peggy::{Nonce, PeggyEvent, PeggyRun, Step};
 pub use referee::{Progress, Referee};
 pub use victor::{VictorEvent, VictorRun};
+pub use wire::{ChallengeBits, WireNumber};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! The messages of a run, who sends them, and why one is refused.
 
-use crate::protocol::ffs::{self, BlumModulus, Challenge, PublicKey, wire};
+use super::wire::{ChallengeBits, Lexed, WireNumber};
+use crate::protocol::ffs::{self, PublicKey};
 use core::fmt;
 use serde::{Deserialize, Serialize};
 
@@ -34,10 +35,16 @@ pub struct PeggyCard {
 }
 
 /// One message of a run. Its JSON is an object whose `"type"` names the variant in snake case;
-/// unknown types and unknown or missing fields are refused.
+/// unknown types and unknown or missing fields are refused. Numbers are [`WireNumber`]s and
+/// challenges [`ChallengeBits`], parsed once when the message is read.
+pub type Message = MessageOf<WireNumber, ChallengeBits>;
+
+/// A [`Message`] with its numbers of type `N` and its challenge of type `E`: parsed values in a
+/// [`Message`]; while [`Message::parse`] reads one, each value's own outcome, so a malformed value
+/// is refused naming its round.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Message {
+pub enum MessageOf<N, E> {
     /// Server → both: the run has its two seats. Victor's copy names the Peggy and carries her
     /// registered public key; Peggy's copy has neither.
     Paired {
@@ -54,11 +61,11 @@ pub enum Message {
     /// Victor → Peggy: run `rounds` rounds.
     Start { rounds: u32 },
     /// Peggy → Victor: round `round`'s commitment x.
-    Commit { round: u32, x: String },
+    Commit { round: u32, x: N },
     /// Victor → Peggy: round `round`'s challenge, k characters `0`/`1`.
-    Challenge { round: u32, e: String },
+    Challenge { round: u32, e: E },
     /// Peggy → Victor: round `round`'s response y.
-    Response { round: u32, y: String },
+    Response { round: u32, y: N },
     /// Victor → Peggy: whether round `round` passed.
     Result { round: u32, passed: bool },
     /// Victor → Peggy: the outcome of the run.
@@ -71,7 +78,7 @@ pub enum Message {
     Ack,
 }
 
-impl Message {
+impl<N, E> MessageOf<N, E> {
     /// The `"type"` of this message.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -87,8 +94,12 @@ impl Message {
             Self::Ack => "ack",
         }
     }
+}
 
-    /// Parses one message, refusing anything longer than `max_bytes` before reading it.
+impl Message {
+    /// Parses one message, refusing anything longer than `max_bytes` before reading it. Every
+    /// number and challenge is parsed here, once, its length bounded before it is decoded; a
+    /// malformed one is refused naming its round.
     pub fn parse(text: &str, max_bytes: usize) -> Result<Self, ProtocolError> {
         if text.len() > max_bytes {
             return Err(ProtocolError::new(format!(
@@ -96,14 +107,16 @@ impl Message {
                 text.len()
             )));
         }
-        serde_json::from_str(text).map_err(|e| {
-            let detail = e.to_string();
-            if detail.contains("unknown variant") {
-                ProtocolError::new(format!("unknown message type ({detail})"))
-            } else {
-                ProtocolError::new(format!("malformed message: {detail}"))
-            }
-        })
+        serde_json::from_str::<MessageOf<Lexed<WireNumber>, Lexed<ChallengeBits>>>(text)
+            .map_err(|e| {
+                let detail = e.to_string();
+                if detail.contains("unknown variant") {
+                    ProtocolError::new(format!("unknown message type ({detail})"))
+                } else {
+                    ProtocolError::new(format!("malformed message: {detail}"))
+                }
+            })?
+            .checked()
     }
 
     /// The JSON text of this message.
@@ -111,6 +124,46 @@ impl Message {
         // Serializing these types cannot fail: every field is a string, a number, a bool or a
         // key whose wire form is strings and numbers.
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl MessageOf<Lexed<WireNumber>, Lexed<ChallengeBits>> {
+    /// The message with its values, or the first value that is not one.
+    fn checked(self) -> Result<Message, ProtocolError> {
+        fn value<T>(what: &str, round: u32, lexed: Lexed<T>) -> Result<T, ProtocolError> {
+            lexed
+                .0
+                .map_err(|error| ProtocolError::value(what, round, error))
+        }
+        Ok(match self {
+            Self::Paired { peggy, public_key } => Message::Paired { peggy, public_key },
+            Self::Error { code, message } => Message::Error { code, message },
+            Self::Unpaired { message } => Message::Unpaired { message },
+            Self::Start { rounds } => Message::Start { rounds },
+            Self::Commit { round, x } => Message::Commit {
+                round,
+                x: value("x", round, x)?,
+            },
+            Self::Challenge { round, e } => Message::Challenge {
+                round,
+                e: value("the challenge", round, e)?,
+            },
+            Self::Response { round, y } => Message::Response {
+                round,
+                y: value("y", round, y)?,
+            },
+            Self::Result { round, passed } => Message::Result { round, passed },
+            Self::Verdict {
+                accepted,
+                rounds_passed,
+                rounds,
+            } => Message::Verdict {
+                accepted,
+                rounds_passed,
+                rounds,
+            },
+            Self::Ack => Message::Ack,
+        })
     }
 }
 
@@ -148,11 +201,6 @@ impl fmt::Display for ProtocolError {
 
 impl core::error::Error for ProtocolError {}
 
-/// Checks a number for this run: canonical hex, at most |n| bits, in [1, n − 1].
-pub(super) fn number_in_range(text: &str, n: &BlumModulus) -> Result<(), ffs::Error> {
-    n.check_range(&wire::decode(text, n.bits())?)
-}
-
 pub(super) fn check_rounds(rounds: u32) -> Result<(), ProtocolError> {
     if (1..=ffs::MAX_ROUNDS).contains(&rounds) {
         Ok(())
@@ -174,32 +222,20 @@ pub(super) fn check_round(kind: &str, got: u32, expected: u32) -> Result<(), Pro
     }
 }
 
-pub(super) fn challenge_of(e: &str, k: usize, round: u32) -> Result<Challenge, ProtocolError> {
-    let bits = e
-        .bytes()
-        .take(ffs::MAX_K + 1)
-        .map(|c| match c {
-            b'0' => Ok(false),
-            b'1' => Ok(true),
-            _ => Err(ffs::Error::ChallengeLength),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| ProtocolError::value("the challenge", round, err))?;
-    if bits.len() != k || e.len() != k {
-        return Err(ProtocolError::new(format!(
+/// Checks that a challenge has this key's k bits.
+pub(super) fn check_challenge(
+    e: &ChallengeBits,
+    k: usize,
+    round: u32,
+) -> Result<(), ProtocolError> {
+    if e.k() == k {
+        Ok(())
+    } else {
+        Err(ProtocolError::new(format!(
             "the challenge of round {round} has {} bits; this key has k = {k}",
-            e.len()
-        )));
+            e.k()
+        )))
     }
-    Challenge::from_bits(bits).map_err(|err| ProtocolError::value("the challenge", round, err))
-}
-
-pub(super) fn bits_text(challenge: &Challenge) -> String {
-    challenge
-        .bits()
-        .iter()
-        .map(|&b| if b { '1' } else { '0' })
-        .collect()
 }
 
 pub(super) fn unexpected(from: Party, message: &Message, expected: &str) -> ProtocolError {

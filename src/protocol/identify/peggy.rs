@@ -2,11 +2,12 @@
 
 use super::{
     Message, ProtocolError,
-    message::{bits_text, challenge_of, check_round, check_rounds},
+    message::{check_challenge, check_round, check_rounds},
+    wire::{ChallengeBits, WireNumber},
 };
 use crate::protocol::ffs::{
     self, Challenge, Cheater, CheaterRound, Commitment, PendingRound, Prover, PublicKey, Response,
-    SecretKey, rand_core::CryptoRng, wire,
+    SecretKey, rand_core::CryptoRng,
 };
 
 /// Something Peggy's page shows.
@@ -18,16 +19,16 @@ pub enum PeggyEvent {
     /// demo-sized modulus an honest Peggy's page also gets the nonce, to show x = ±r².
     Committed {
         round: u32,
-        x: String,
-        guess: Option<String>,
+        x: WireNumber,
+        guess: Option<ChallengeBits>,
         nonce: Option<Nonce>,
     },
     /// She answered Victor's challenge e with y. A cheater's `guessed` says whether e was her ê,
     /// that is, whether this round will pass.
     Answered {
         round: u32,
-        e: String,
-        y: String,
+        e: ChallengeBits,
+        y: WireNumber,
         guessed: Option<bool>,
     },
     /// Victor's check of the round.
@@ -43,10 +44,10 @@ pub enum PeggyEvent {
     Unpaired { message: String },
 }
 
-/// A round's nonce r (wire hex) and the sign σ of x = (−1)^σ · r², for Peggy's own page.
+/// A round's nonce r and the sign σ of x = (−1)^σ · r², for Peggy's own page.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Nonce {
-    pub r: String,
+    pub r: WireNumber,
     pub negative: bool,
 }
 
@@ -111,7 +112,7 @@ impl Pending {
             Self::Honest(round) => {
                 let (r, negative) = round.nonce();
                 Some(Nonce {
-                    r: wire::encode(&r),
+                    r: WireNumber::new(r),
                     negative,
                 })
             }
@@ -119,11 +120,11 @@ impl Pending {
         }
     }
 
-    /// The cheater's bet ê, as wire bits.
-    fn guess(&self) -> Option<String> {
+    /// The cheater's bet ê.
+    fn guess(&self) -> Option<ChallengeBits> {
         match self {
             Self::Honest(_) => None,
-            Self::Cheating(round) => Some(bits_text(round.guess())),
+            Self::Cheating(round) => Some(round.guess().clone().into()),
         }
     }
 
@@ -222,7 +223,7 @@ impl PeggyRun {
             None
         };
         self.pending = Some(pending);
-        let x = wire::encode(commitment.x());
+        let x = WireNumber::new(commitment.x().clone());
         Ok((
             PeggyEvent::Committed {
                 round,
@@ -263,15 +264,15 @@ impl PeggyRun {
             }
             Message::Challenge { round, e } if self.pending.is_some() => {
                 check_round("a challenge", round, self.round)?;
-                let challenge = challenge_of(&e, k, round)?;
+                check_challenge(&e, k, round)?;
                 let pending = self
                     .pending
                     .take()
                     .ok_or_else(|| ProtocolError::new("a challenge arrived before a commitment"))?;
                 let (response, guessed) = pending
-                    .respond(&challenge)
+                    .respond(e.challenge())
                     .map_err(|err| ProtocolError::value("the challenge", round, err))?;
-                let y = wire::encode(response.y());
+                let y = WireNumber::new(response.y().clone());
                 Ok(Step::new(
                     vec![PeggyEvent::Answered {
                         round,

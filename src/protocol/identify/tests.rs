@@ -4,6 +4,14 @@ use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 
 const BITS: u32 = 256;
 
+fn number(v: u64) -> WireNumber {
+    WireNumber::new(BoxedUint::from(v))
+}
+
+fn bits(text: &str) -> ChallengeBits {
+    ChallengeBits::parse(text).unwrap()
+}
+
 fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
 }
@@ -150,7 +158,7 @@ fn manual_challenges_are_used_bit_for_bit() {
         .peggy
         .iter()
         .filter_map(|e| match e {
-            PeggyEvent::Answered { round, e, .. } => Some((*round, e.clone())),
+            PeggyEvent::Answered { round, e, .. } => Some((*round, e.to_string())),
             _ => None,
         })
         .collect();
@@ -189,7 +197,7 @@ fn a_peggy_without_the_secrets_is_rejected_at_the_first_wrong_round() {
 fn messages_have_one_json_form() {
     let json = Message::Commit {
         round: 3,
-        x: "ff".into(),
+        x: number(0xff),
     }
     .to_json();
     assert_eq!(json, r#"{"type":"commit","round":3,"x":"ff"}"#);
@@ -436,6 +444,139 @@ fn the_referee_refuses_x_zero_a_repeated_x_and_a_lying_verdict() {
     assert!(referee.check(Party::Peggy, r#"{"type":"ack"}"#).is_err());
 }
 
+/// The referee compares values, not texts: an x that repeats an earlier one is refused however
+/// wide the number that carries it, and a refused x leaves the run where it was.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_referee_refuses_a_repeated_x_by_its_value() {
+    let key = key(&mut rng(12), 5);
+    let mut referee = Referee::new(key.public_key());
+    let wide = |v: u8| WireNumber::new(BoxedUint::from_be_slice(&[v], BITS).unwrap());
+    let round = |referee: &mut Referee, i: u32, x: WireNumber| {
+        for (from, message) in [
+            (Party::Peggy, Message::Commit { round: i, x }),
+            (
+                Party::Victor,
+                Message::Challenge {
+                    round: i,
+                    e: bits("00000"),
+                },
+            ),
+            (
+                Party::Peggy,
+                Message::Response {
+                    round: i,
+                    y: number(2),
+                },
+            ),
+            (
+                Party::Victor,
+                Message::Result {
+                    round: i,
+                    passed: true,
+                },
+            ),
+        ] {
+            referee.check_message(from, &message).unwrap();
+        }
+    };
+    referee
+        .check(Party::Victor, r#"{"type":"start","rounds":3}"#)
+        .unwrap();
+    round(&mut referee, 1, wide(4));
+    // The same x as text, and as a narrow number: both are the x of round 1.
+    let err = referee
+        .check(Party::Peggy, r#"{"type":"commit","round":2,"x":"4"}"#)
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "x of round 2 repeats an earlier commitment of this run"
+    );
+    let err = referee
+        .check_message(
+            Party::Peggy,
+            &Message::Commit {
+                round: 2,
+                x: number(4),
+            },
+        )
+        .unwrap_err();
+    assert!(
+        err.message().contains("repeats an earlier commitment"),
+        "{err}"
+    );
+    assert_eq!(referee.expected(), "Peggy's commitment for round 2");
+    round(&mut referee, 2, number(9));
+    let err = referee
+        .check_message(
+            Party::Peggy,
+            &Message::Commit {
+                round: 3,
+                x: wide(9),
+            },
+        )
+        .unwrap_err();
+    assert!(err.message().contains("x of round 3 repeats"), "{err}");
+}
+
+/// A challenge must have the key's k bits: the referee and Peggy refuse another length (it is
+/// a well-formed challenge, so only they, who know k, can), and Peggy can still answer the
+/// right one.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_challenge_of_the_wrong_length_is_refused_by_whoever_knows_k() {
+    let key = key(&mut rng(13), 5);
+    let mut referee = referee_in_round_one(key.public_key());
+    for e in ["1010", "101010", "1"] {
+        let err = referee
+            .check_message(
+                Party::Victor,
+                &Message::Challenge {
+                    round: 1,
+                    e: bits(e),
+                },
+            )
+            .unwrap_err();
+        assert_eq!(
+            err.message(),
+            format!(
+                "the challenge of round 1 has {} bits; this key has k = 5",
+                e.len()
+            )
+        );
+    }
+    assert_eq!(referee.expected(), "Victor's challenge for round 1");
+    let mut r = rng(14);
+    let mut peggy = PeggyRun::new(&key);
+    peggy.handle(&mut r, Message::Start { rounds: 1 }).unwrap();
+    let err = peggy
+        .handle(
+            &mut r,
+            Message::Challenge {
+                round: 1,
+                e: bits("1010"),
+            },
+        )
+        .unwrap_err();
+    assert!(
+        err.message().contains("has 4 bits; this key has k = 5"),
+        "{err}"
+    );
+    let step = peggy
+        .handle(
+            &mut r,
+            Message::Challenge {
+                round: 1,
+                e: bits("10101"),
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        &step.send[..],
+        [Message::Response { round: 1, .. }]
+    ));
+}
+
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn the_state_machines_refuse_what_does_not_fit() {
@@ -449,7 +590,7 @@ fn the_state_machines_refuse_what_does_not_fit() {
                 &mut r,
                 Message::Challenge {
                     round: 1,
-                    e: "10101".into()
+                    e: bits("10101")
                 }
             )
             .is_err()
@@ -463,7 +604,7 @@ fn the_state_machines_refuse_what_does_not_fit() {
                 &mut r,
                 Message::Challenge {
                     round: 1,
-                    e: "101".into()
+                    e: bits("101")
                 }
             )
             .is_err()
@@ -474,7 +615,7 @@ fn the_state_machines_refuse_what_does_not_fit() {
         victor
             .handle(Message::Response {
                 round: 1,
-                y: "5".into()
+                y: number(5)
             })
             .is_err(),
         "a response before the challenge"
@@ -482,7 +623,7 @@ fn the_state_machines_refuse_what_does_not_fit() {
     victor
         .handle(Message::Commit {
             round: 1,
-            x: "4".into(),
+            x: number(4),
         })
         .unwrap();
     assert!(victor.challenge_with(vec![true; 4]).is_err(), "k = 5");
@@ -648,7 +789,7 @@ fn a_cheating_peggy_passes_only_the_rounds_she_guessed() {
             .iter()
             .filter_map(|e| match e {
                 PeggyEvent::Committed { guess, .. } => {
-                    assert!(guess.as_ref().is_some_and(|g| g.len() == 2));
+                    assert!(guess.as_ref().is_some_and(|g| g.k() == 2));
                     None
                 }
                 PeggyEvent::Answered { guessed, .. } => Some(guessed.expect("a cheater says")),
@@ -714,7 +855,9 @@ fn a_chosen_nonce_replays_the_handbook_round_once() {
         .handle(&mut rng, Message::Start { rounds: 2 })
         .unwrap();
     let x = wire::encode(&BoxedUint::from(25898u64));
-    assert!(matches!(&step.send[..], [Message::Commit { round: 1, x: sent }] if *sent == x));
+    assert!(
+        matches!(&step.send[..], [Message::Commit { round: 1, x: sent }] if sent.to_string() == x)
+    );
     let nonce = step.events.iter().find_map(|e| match e {
         PeggyEvent::Committed { nonce, .. } => nonce.clone(),
         _ => None,
@@ -722,7 +865,7 @@ fn a_chosen_nonce_replays_the_handbook_round_once() {
     assert_eq!(
         nonce,
         Some(Nonce {
-            r: wire::encode(&BoxedUint::from(1279u64)),
+            r: number(1279),
             negative: true
         })
     );
@@ -731,12 +874,14 @@ fn a_chosen_nonce_replays_the_handbook_round_once() {
             &mut rng,
             Message::Challenge {
                 round: 1,
-                e: "001".into(),
+                e: bits("001"),
             },
         )
         .unwrap();
     let y = wire::encode(&BoxedUint::from(403104u64));
-    assert!(matches!(&step.send[..], [Message::Response { round: 1, y: sent }] if *sent == y));
+    assert!(
+        matches!(&step.send[..], [Message::Response { round: 1, y: sent }] if sent.to_string() == y)
+    );
     let step = peggy
         .handle(
             &mut rng,
@@ -751,7 +896,7 @@ fn a_chosen_nonce_replays_the_handbook_round_once() {
         _ => None,
     });
     assert_ne!(
-        next.map(|n| n.r),
+        next.map(|n| n.r.to_string()),
         Some(wire::encode(&BoxedUint::from(1279u64))),
         "used once"
     );

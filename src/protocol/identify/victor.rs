@@ -2,21 +2,26 @@
 
 use super::{
     Message, ProtocolError, Step,
-    message::{bits_text, check_round, check_rounds},
+    message::{check_round, check_rounds},
+    wire::{ChallengeBits, WireNumber},
 };
 use crate::protocol::ffs::{
-    self, Challenge, Commitment, PublicKey, Response, VerifierSession, rand_core::CryptoRng, wire,
+    self, Challenge, Commitment, PublicKey, Response, VerifierSession, rand_core::CryptoRng,
 };
 
 /// Something Victor's page shows.
 #[derive(Clone, Debug, PartialEq)]
 pub enum VictorEvent {
     /// Peggy committed x in `round`; a challenge is due.
-    Committed { round: u32, x: String },
+    Committed { round: u32, x: WireNumber },
     /// Victor challenged with e.
-    Challenged { round: u32, e: String },
+    Challenged { round: u32, e: ChallengeBits },
     /// Peggy answered y; the check passed or failed.
-    Checked { round: u32, y: String, passed: bool },
+    Checked {
+        round: u32,
+        y: WireNumber,
+        passed: bool,
+    },
     /// The run's outcome.
     Finished(ffs::Verdict),
 }
@@ -94,20 +99,23 @@ impl VictorRun {
                 if !self.awaiting_challenge && !self.awaiting_response && !self.finished =>
             {
                 check_round("a commitment", r, round)?;
-                let value =
-                    wire::decode(&x, n_bits).map_err(|e| ProtocolError::value("x", round, e))?;
+                x.check_bits(n_bits)
+                    .map_err(|e| ProtocolError::value("x", round, e))?;
                 self.session
-                    .receive_commitment(&Commitment::new(value))
+                    .receive_commitment(&Commitment::new(x.value().clone()))
                     .map_err(|e| ProtocolError::value("x", round, e))?;
                 self.awaiting_challenge = true;
                 Ok(Step::new(vec![VictorEvent::Committed { round, x }], vec![]))
             }
             Message::Response { round: r, y } if self.awaiting_response => {
                 check_round("a response", r, round)?;
-                let value =
-                    wire::decode(&y, n_bits).map_err(|e| ProtocolError::value("y", round, e))?;
+                y.check_bits(n_bits)
+                    .map_err(|e| ProtocolError::value("y", round, e))?;
                 self.awaiting_response = false;
-                let passed = self.session.receive_response(&Response::new(value)).is_ok();
+                let passed = self
+                    .session
+                    .receive_response(&Response::new(y.value().clone()))
+                    .is_ok();
                 let mut events = vec![VictorEvent::Checked { round, y, passed }];
                 let mut send = vec![Message::Result { round, passed }];
                 if let Some(verdict) = self.session.verdict() {
@@ -141,7 +149,7 @@ impl VictorRun {
             .session
             .challenge(rng)
             .map_err(|e| ProtocolError::new(format!("cannot challenge: {e}")))?;
-        Ok(self.challenged(&challenge))
+        Ok(self.challenged(challenge))
     }
 
     /// Challenges the pending commitment with bits a person chose (exactly k of them).
@@ -162,7 +170,7 @@ impl VictorRun {
         self.session
             .challenge_with(challenge.clone())
             .map_err(|e| ProtocolError::new(format!("cannot challenge: {e}")))?;
-        Ok(self.challenged(&challenge))
+        Ok(self.challenged(challenge))
     }
 
     fn check_challenge_due(&self) -> Result<(), ProtocolError> {
@@ -175,10 +183,10 @@ impl VictorRun {
         }
     }
 
-    fn challenged(&mut self, challenge: &Challenge) -> (VictorEvent, Message) {
+    fn challenged(&mut self, challenge: Challenge) -> (VictorEvent, Message) {
         self.awaiting_challenge = false;
         self.awaiting_response = true;
-        let e = bits_text(challenge);
+        let e = ChallengeBits::from(challenge);
         let round = self.round;
         (
             VictorEvent::Challenged {
