@@ -56,7 +56,7 @@ async fn a_cli_peggy_who_cheats_is_caught_and_both_sides_see_the_round() {
         _ => None,
     });
     let (guess, challenge) = (guess.unwrap(), challenge.unwrap());
-    assert_eq!(guess.len(), 20);
+    assert_eq!(guess.to_string().len(), 20);
     assert_ne!(guess, challenge, "she bet on ê and Victor drew another e");
     assert!(peggy_saw.iter().any(|s| matches!(
         s,
@@ -120,7 +120,7 @@ async fn a_cli_peggy_on_the_handbook_modulus_works_every_round_out_in_decimal() 
     for (i, round) in worked.chunks(3).enumerate() {
         let x = saw.iter().find_map(|s| match s {
             Seen::Peggy(PeggyEvent::Committed { round, x, .. }) if *round == i as u32 + 1 => {
-                Some(u64::from_str_radix(x, 16).unwrap())
+                Some(u64::from_str_radix(&x.to_string(), 16).unwrap())
             }
             _ => None,
         });

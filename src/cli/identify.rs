@@ -11,7 +11,8 @@ use super::transfer::{Api, Endpoint};
 use crate::{
     api::{DemoModulus, DrawnModulus, PeggySummary, Registered},
     protocol::identify::{
-        Message as Wire, Nonce, PeggyEvent, PeggyRun, VictorEvent, VictorRun, readable::Readable,
+        Message as Wire, Nonce, PeggyEvent, PeggyRun, VictorEvent, VictorRun, WireNumber,
+        readable::Readable,
     },
     rng::os_rng,
 };
@@ -304,7 +305,7 @@ pub async fn peggy(
 #[derive(Default)]
 struct Worked {
     nonce: Option<Nonce>,
-    x: String,
+    x: Option<WireNumber>,
 }
 
 impl Worked {
@@ -312,13 +313,13 @@ impl Worked {
     fn lines(&mut self, readable: &Readable, event: &PeggyEvent) -> Vec<String> {
         match event {
             PeggyEvent::Committed { x, nonce, .. } => {
-                (self.nonce, self.x) = (nonce.clone(), x.clone());
+                (self.nonce, self.x) = (nonce.clone(), Some(x.clone()));
                 let commit = self.nonce.as_ref().and_then(|n| readable.commit(n));
                 commit.iter().map(ToString::to_string).collect()
             }
             PeggyEvent::Answered { e, y, .. } => {
                 let answer = self.nonce.as_ref().and_then(|n| readable.answer(n, e));
-                let check = readable.check(&self.x, e, y);
+                let check = self.x.as_ref().and_then(|x| readable.check(x, e, y));
                 let answer = answer.map(|a| a.to_string());
                 let check = check.map(|c| format!("Victor's check: {c}"));
                 answer.into_iter().chain(check).collect()
@@ -410,10 +411,11 @@ pub async fn victor(
     }
 }
 
-/// A short form of a long hex number for a terminal line.
-pub fn abbreviate(hex: &str) -> String {
+/// A short form of a long number for a terminal line, in hex.
+pub fn abbreviate(number: &WireNumber) -> String {
+    let hex = number.to_string();
     if hex.len() <= 20 {
-        hex.to_owned()
+        hex
     } else {
         format!(
             "{}…{} ({} bits)",

@@ -5,21 +5,21 @@ use super::rows::Rows;
 use crate::components::round_steps::Stage;
 use crate::protocol::{
     ffs::explain::{Answer, Check, Commit, Term, subscript},
-    identify::{Nonce, readable::Readable},
+    identify::{ChallengeBits, Nonce, WireNumber, readable::Readable},
 };
 use leptos::prelude::*;
 
-/// One round as a page shows it. Numbers are kept in wire hex; a demo-sized run shows them in
-/// decimal with the round's worked formulas.
+/// One round as a page shows it, each value once it came. Numbers show in hex; a demo-sized run
+/// shows them in decimal with the round's worked formulas.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(super) struct RoundRow {
     pub(super) round: u32,
-    pub(super) x: String,
-    pub(super) e: String,
-    pub(super) y: String,
+    pub(super) x: Option<WireNumber>,
+    pub(super) e: Option<ChallengeBits>,
+    pub(super) y: Option<WireNumber>,
     pub(super) passed: Option<bool>,
     /// A cheating Peggy's bet ê (her page only) and whether Victor's e matched it.
-    pub(super) guess: Option<String>,
+    pub(super) guess: Option<ChallengeBits>,
     pub(super) guessed: Option<bool>,
     /// Demo mode: Peggy's nonce (her page only) and the formulas worked out so far.
     pub(super) nonce: Option<Nonce>,
@@ -44,11 +44,11 @@ pub(super) fn stage_of(last: Option<&RoundRow>, running: bool, finished: bool) -
     let Some(last) = last else {
         return running.then_some(Stage::Commit);
     };
-    Some(if !last.y.is_empty() || last.passed.is_some() {
+    Some(if last.y.is_some() || last.passed.is_some() {
         Stage::Check
-    } else if !last.e.is_empty() {
+    } else if last.e.is_some() {
         Stage::Response
-    } else if !last.x.is_empty() {
+    } else if last.x.is_some() {
         Stage::Challenge
     } else {
         Stage::Commit
@@ -107,6 +107,11 @@ fn short(hex: &str) -> String {
     }
 }
 
+/// A value's text, or nothing before it came.
+fn text(value: Option<&impl ToString>) -> String {
+    value.map(ToString::to_string).unwrap_or_default()
+}
+
 /// The rounds of a run: x, e, y, the check, and the soundness error after each passed round.
 /// With `guesses` (a cheating Peggy's own page) a column shows her bet ê beside Victor's e.
 #[component]
@@ -117,8 +122,13 @@ pub(super) fn RoundsTable(
     readable: RwSignal<Option<Readable>>,
     #[prop(optional, into)] guesses: Signal<bool>,
 ) -> impl IntoView {
-    let shown = move |hex: &str| {
-        readable.with_untracked(|r| r.as_ref().map_or_else(|| short(hex), |r| r.decimal(hex)))
+    let shown = move |v: &Option<WireNumber>| {
+        v.as_ref().map_or_else(String::new, |v| {
+            readable.with_untracked(|r| {
+                r.as_ref()
+                    .map_or_else(|| short(&v.to_string()), |r| r.decimal(v))
+            })
+        })
     };
     view! {
         <table id=id class="rounds">
@@ -159,11 +169,11 @@ pub(super) fn RoundsTable(
                         <tr class="round" data-round=round>
                             <td>{round}</td>
                             <Show when=move || guesses.get()>
-                                <td class=guess_class>{move || row.with(|r| r.guess.clone().unwrap_or_default())}</td>
+                                <td class=guess_class>{move || row.with(|r| text(r.guess.as_ref()))}</td>
                             </Show>
-                            <td class="mono x" title=move || row.with(|r| r.x.clone())>{move || row.with(|r| shown(&r.x))}</td>
-                            <td class="mono bits">{move || row.with(|r| r.e.clone())}</td>
-                            <td class="mono y" title=move || row.with(|r| r.y.clone())>{move || row.with(|r| shown(&r.y))}</td>
+                            <td class="mono x" title=move || row.with(|r| text(r.x.as_ref()))>{move || row.with(|r| shown(&r.x))}</td>
+                            <td class="mono bits">{move || row.with(|r| text(r.e.as_ref()))}</td>
+                            <td class="mono y" title=move || row.with(|r| text(r.y.as_ref()))>{move || row.with(|r| shown(&r.y))}</td>
                             <td class=move || check().0>{move || check().1}</td>
                             <td class="mono">{soundness}</td>
                         </tr>
@@ -185,12 +195,14 @@ mod tests {
         identify::readable::parse_nonce,
     };
 
+    /// Round 1 with the values given as wire text (empty: not there yet).
     fn row(x: &str, e: &str, y: &str, passed: Option<bool>) -> RoundRow {
+        let number = |text: &str| (!text.is_empty()).then(|| WireNumber::parse(text).unwrap());
         RoundRow {
             round: 1,
-            x: x.into(),
-            e: e.into(),
-            y: y.into(),
+            x: number(x),
+            e: (!e.is_empty()).then(|| ChallengeBits::parse(e).unwrap()),
+            y: number(y),
             passed,
             ..RoundRow::default()
         }
@@ -225,7 +237,7 @@ mod tests {
         let key = SecretKey::handbook_example().unwrap();
         let view = Readable::for_peggy(&key).unwrap();
         let nonce = Nonce {
-            r: wire::encode(&parse_nonce("1279", key.public_key()).unwrap()),
+            r: WireNumber::new(parse_nonce("1279", key.public_key()).unwrap()),
             negative: true,
         };
         let (x, y) = (
@@ -233,9 +245,11 @@ mod tests {
             wire::encode(&BoxedUint::from(403104u64)),
         );
         let mut row = row(&x, "001", &y, Some(true));
+        let (Some(x), Some(e), Some(y)) = (&row.x, &row.e, &row.y) else {
+            panic!("the row has its values");
+        };
+        (row.answer, row.check) = (view.answer(&nonce, e), view.check(x, e, y));
         row.commit = view.commit(&nonce);
-        row.answer = view.answer(&nonce, "001");
-        row.check = view.check(&x, "001", &y);
         let html = formulas_html(&row);
         assert!(
             html.contains(r#"<div class="commit-formula">x = −1279² mod 553913 = 25898</div>"#),

@@ -6,7 +6,10 @@
 //! once per round. A run of t rounds does O(t) work, however long it is.
 
 use super::rounds::RoundRow;
-use crate::protocol::identify::{PeggyEvent, VictorEvent, readable::Readable};
+use crate::protocol::{
+    ffs::explain::Check,
+    identify::{PeggyEvent, VictorEvent, WireNumber, readable::Readable},
+};
 use leptos::prelude::*;
 
 /// Where a run's rows live.
@@ -48,7 +51,7 @@ pub(super) fn peggy_event(
             nonce,
         } => rows.change(round, |r| {
             r.commit = readable.zip(nonce.as_ref()).and_then(|(v, n)| v.commit(n));
-            r.x = x;
+            r.x = Some(x);
             r.guess = guess;
             r.nonce = nonce;
         }),
@@ -61,13 +64,13 @@ pub(super) fn peggy_event(
             r.answer = readable
                 .zip(r.nonce.as_ref())
                 .and_then(|(v, n)| v.answer(n, &e));
-            r.e = e;
-            r.y = y;
+            r.e = Some(e);
+            r.y = Some(y);
             r.guessed = guessed;
         }),
         PeggyEvent::Checked { round, passed } => rows.change(round, |r| {
             r.passed = Some(passed);
-            r.check = readable.and_then(|v| v.check(&r.x, &r.e, &r.y));
+            r.check = check(readable, r, r.y.as_ref());
         }),
         PeggyEvent::Started { .. } | PeggyEvent::Finished { .. } | PeggyEvent::Unpaired { .. } => {}
     }
@@ -81,15 +84,20 @@ pub(super) fn victor_event(
     readable: Option<&Readable>,
 ) {
     match event {
-        VictorEvent::Committed { round, x } => rows.change(round, |r| r.x = x),
-        VictorEvent::Challenged { round, e } => rows.change(round, |r| r.e = e),
+        VictorEvent::Committed { round, x } => rows.change(round, |r| r.x = Some(x)),
+        VictorEvent::Challenged { round, e } => rows.change(round, |r| r.e = Some(e)),
         VictorEvent::Checked { round, y, passed } => rows.change(round, |r| {
-            r.check = readable.and_then(|v| v.check(&r.x, &r.e, &y));
-            r.y = y;
+            r.check = check(readable, r, Some(&y));
+            r.y = Some(y);
             r.passed = Some(passed);
         }),
         VictorEvent::Finished(_) => {}
     }
+}
+
+/// The demo mode's check of a row's x and e with y, once all three came.
+fn check(readable: Option<&Readable>, row: &RoundRow, y: Option<&WireNumber>) -> Option<Check> {
+    readable?.check(row.x.as_ref()?, row.e.as_ref()?, y?)
 }
 
 /// A page's rows: the list of rows (changed when a round is added or the run starts afresh) and
@@ -143,12 +151,16 @@ impl RowStore for Rows {
 mod tests {
     use super::*;
     use crate::protocol::{
-        ffs::{BoxedUint, SecretKey, wire},
-        identify::{Nonce, readable::parse_nonce},
+        ffs::{BoxedUint, SecretKey},
+        identify::{ChallengeBits, Nonce, readable::parse_nonce},
     };
 
-    fn hex(v: u64) -> String {
-        wire::encode(&BoxedUint::from(v))
+    fn hex(v: u64) -> WireNumber {
+        WireNumber::new(BoxedUint::from(v))
+    }
+
+    fn bits(text: &str) -> ChallengeBits {
+        ChallengeBits::parse(text).unwrap()
     }
 
     #[test]
@@ -162,7 +174,7 @@ mod tests {
                 PeggyEvent::Committed {
                     round,
                     x: hex(10 + u64::from(round)),
-                    guess: Some("01".into()),
+                    guess: Some(bits("01")),
                     nonce: None,
                 },
                 None,
@@ -171,7 +183,7 @@ mod tests {
                 &mut rows,
                 PeggyEvent::Answered {
                     round,
-                    e: "01".into(),
+                    e: bits("01"),
                     y: hex(20),
                     guessed: Some(round == 1),
                 },
@@ -198,12 +210,12 @@ mod tests {
         assert_eq!(rows.len(), 2);
         let second = &rows[1];
         assert_eq!(
-            (second.round, second.x.as_str(), second.e.as_str()),
-            (2, hex(12).as_str(), "01")
+            (second.round, second.x.clone(), second.e.clone()),
+            (2, Some(hex(12)), Some(bits("01")))
         );
         assert_eq!((rows[0].passed, second.passed), (Some(true), Some(false)));
         assert_eq!((rows[0].guessed, second.guessed), (Some(true), Some(false)));
-        assert_eq!(second.guess.as_deref(), Some("01"));
+        assert_eq!(second.guess, Some(bits("01")));
         // Without the demo mode's numbers, no formulas.
         assert!(rows.iter().all(|r| r.commit.is_none() && r.check.is_none()));
     }
@@ -214,7 +226,7 @@ mod tests {
         let key = SecretKey::handbook_example().unwrap();
         let (x, y) = (hex(25898), hex(403104));
         let nonce = Nonce {
-            r: wire::encode(&parse_nonce("1279", key.public_key()).unwrap()),
+            r: WireNumber::new(parse_nonce("1279", key.public_key()).unwrap()),
             negative: true,
         };
         let peggy_view = Readable::for_peggy(&key).unwrap();
@@ -228,7 +240,7 @@ mod tests {
             },
             PeggyEvent::Answered {
                 round: 1,
-                e: "001".into(),
+                e: bits("001"),
                 y: y.clone(),
                 guessed: None,
             },
@@ -248,7 +260,7 @@ mod tests {
             },
             VictorEvent::Challenged {
                 round: 1,
-                e: "001".into(),
+                e: bits("001"),
             },
             VictorEvent::Checked {
                 round: 1,
@@ -281,7 +293,7 @@ mod tests {
                 &mut rows,
                 VictorEvent::Challenged {
                     round,
-                    e: "1".into(),
+                    e: bits("1"),
                 },
                 None,
             );
@@ -290,7 +302,7 @@ mod tests {
         assert!(
             rows.iter()
                 .zip(1..)
-                .all(|(r, i)| r.round == i && r.e == "1")
+                .all(|(r, i)| r.round == i && r.e == Some(bits("1")))
         );
     }
 }

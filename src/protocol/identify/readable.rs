@@ -1,16 +1,15 @@
-//! The readable demo mode's view of a run: a page's events (numbers in wire hex, challenges as
-//! bit strings) turned into decimal numbers and worked formulas ([`ffs::explain`]).
+//! The readable demo mode's view of a run: a page's events (numbers and challenges as the
+//! messages carried them) turned into decimal numbers and worked formulas ([`ffs::explain`]).
 //!
 //! Only demo-sized keys (below 1024 bits, and at most [`explain::MAX_EXPLAINED_BITS`]) get one:
 //! [`Readable::for_peggy`] / [`Readable::for_victor`] return `None` for a real key, and the page
 //! shows hex as before. Peggy's view holds her own secrets, to show which s_j a challenge picks;
 //! it lives in her page only.
 
-use super::Nonce;
+use super::{ChallengeBits, Nonce, WireNumber};
 use crate::protocol::ffs::{
     self, BoxedUint, Challenge, PublicKey, SecretKey,
     explain::{Answer, Check, Commit, Explainer},
-    wire,
 };
 
 /// Decimal numbers and formulas for one demo-sized key.
@@ -72,53 +71,47 @@ impl Readable {
             .collect()
     }
 
-    /// A wire number in decimal (the text unchanged if it is not one).
-    pub fn decimal(&self, hex: &str) -> String {
-        self.number(hex)
-            .map_or_else(|| hex.to_owned(), |v| self.explainer.decimal(&v))
+    /// A number of the run in decimal (in hex if it has more bits than n, as a peer may send).
+    pub fn decimal(&self, v: &WireNumber) -> String {
+        self.number(v)
+            .map_or_else(|| v.to_string(), |v| self.explainer.decimal(v))
     }
 
     /// x = ±r² mod n for a round's nonce.
     pub fn commit(&self, nonce: &Nonce) -> Option<Commit> {
         Some(
             self.explainer
-                .commit(&self.number(&nonce.r)?, nonce.negative),
+                .commit(self.number(&nonce.r)?, nonce.negative),
         )
     }
 
     /// y = r · ∏ s_j^{e_j} mod n (Peggy's view only).
-    pub fn answer(&self, nonce: &Nonce, e: &str) -> Option<Answer> {
+    pub fn answer(&self, nonce: &Nonce, e: &ChallengeBits) -> Option<Answer> {
         let secrets = self.secrets.as_ref()?;
         Some(
             self.explainer
-                .answer(&self.number(&nonce.r)?, secrets, &self.challenge(e)?),
+                .answer(self.number(&nonce.r)?, secrets, self.challenge(e)?),
         )
     }
 
-    /// Victor's check y² · ∏ I_j^{e_j} ≡ ±x for a round's wire values.
-    pub fn check(&self, x: &str, e: &str, y: &str) -> Option<Check> {
+    /// Victor's check y² · ∏ I_j^{e_j} ≡ ±x for a round's values.
+    pub fn check(&self, x: &WireNumber, e: &ChallengeBits, y: &WireNumber) -> Option<Check> {
         Some(self.explainer.check(
             &self.identifiers,
-            &self.challenge(e)?,
-            &self.number(x)?,
-            &self.number(y)?,
+            self.challenge(e)?,
+            self.number(x)?,
+            self.number(y)?,
         ))
     }
 
-    fn number(&self, hex: &str) -> Option<BoxedUint> {
-        wire::decode(hex, self.bits).ok()
+    /// The number, if it has at most |n| bits (a longer one gets no formula).
+    fn number<'a>(&self, v: &'a WireNumber) -> Option<&'a BoxedUint> {
+        v.check_bits(self.bits).ok().map(|()| v.value())
     }
 
-    fn challenge(&self, e: &str) -> Option<Challenge> {
-        if e.len() != self.identifiers.len() {
-            return None;
-        }
-        let bits = e.bytes().map(|c| match c {
-            b'0' => Some(false),
-            b'1' => Some(true),
-            _ => None,
-        });
-        Challenge::from_bits(bits.collect::<Option<Vec<_>>>()?).ok()
+    /// The challenge, if it has this key's k bits.
+    fn challenge<'a>(&self, e: &'a ChallengeBits) -> Option<&'a Challenge> {
+        (e.k() == self.identifiers.len()).then(|| e.challenge())
     }
 }
 
@@ -145,6 +138,14 @@ mod tests {
     use super::*;
     use crate::protocol::ffs::explain::Outcome;
 
+    fn number(v: u64) -> WireNumber {
+        WireNumber::new(BoxedUint::from(v))
+    }
+
+    fn bits(text: &str) -> ChallengeBits {
+        ChallengeBits::parse(text).unwrap()
+    }
+
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn peggys_and_victors_views_of_the_handbook_round() {
@@ -158,32 +159,31 @@ mod tests {
 
         let r = parse_nonce("1279", key.public_key()).unwrap();
         let nonce = Nonce {
-            r: wire::encode(&r),
+            r: WireNumber::new(r),
             negative: true,
         };
+        let e = bits("001");
         assert_eq!(peggy.commit(&nonce).unwrap().x, "25898");
-        let answer = peggy.answer(&nonce, "001").unwrap();
+        let answer = peggy.answer(&nonce, &e).unwrap();
         assert_eq!(answer.y, "403104");
-        assert!(
-            victor.answer(&nonce, "001").is_none(),
-            "Victor has no secrets"
-        );
-        let (x, y) = (
-            wire::encode(&BoxedUint::from(25898u64)),
-            wire::encode(&BoxedUint::from(403104u64)),
-        );
+        assert!(victor.answer(&nonce, &e).is_none(), "Victor has no secrets");
+        let (x, y) = (number(25898), number(403104));
         assert_eq!(victor.decimal(&x), "25898");
-        let check = victor.check(&x, "001", &y).unwrap();
+        let check = victor.check(&x, &e, &y).unwrap();
         assert_eq!((check.z.as_str(), check.outcome), ("25898", Outcome::PlusX));
         // The other sign of x passes too: z = −(n − x).
-        let minus_x = wire::encode(&BoxedUint::from(553913u64 - 25898));
-        let check = victor.check(&minus_x, "001", &y).unwrap();
+        let minus_x = number(553913 - 25898);
+        let check = victor.check(&minus_x, &e, &y).unwrap();
         assert_eq!(check.outcome, Outcome::MinusX);
-        // Malformed input from a peer gives no formula rather than a wrong one.
-        assert!(victor.check(&x, "01", &y).is_none());
-        assert!(victor.check(&x, "0a1", &y).is_none());
-        assert!(victor.check("zz", "001", &y).is_none());
-        assert_eq!(victor.decimal("not hex"), "not hex");
+        // Malformed input from a peer gives no formula rather than a wrong one: a challenge of
+        // the wrong length or a number longer than n here; the wrong alphabet and non-hex never
+        // get past the message's parse.
+        assert!(victor.check(&x, &bits("01"), &y).is_none());
+        assert!(ChallengeBits::parse("0a1").is_err());
+        assert!(WireNumber::parse("zz").is_err());
+        let too_long = WireNumber::parse(&"f".repeat(6)).unwrap();
+        assert!(victor.check(&too_long, &e, &y).is_none());
+        assert_eq!(victor.decimal(&too_long), "ffffff", "shown as sent");
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

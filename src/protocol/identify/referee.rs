@@ -7,10 +7,11 @@
 //! whether Peggy still owes a reply when her Victor leaves.
 
 use super::{
-    MAX_CLIENT_MESSAGE_BYTES, Message, Party, ProtocolError, challenge_of, check_round,
-    check_rounds, number_in_range, unexpected,
+    MAX_CLIENT_MESSAGE_BYTES, Message, Party, ProtocolError,
+    message::{check_challenge, check_round, check_rounds, unexpected},
 };
 use crate::protocol::ffs::{BlumModulus, PublicKey};
+use std::collections::HashSet;
 
 /// Where a run stands, as the server sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,8 +44,9 @@ pub struct Referee {
     round: u32,
     rounds: u32,
     passed: u32,
-    /// Every x of the run, canonical hex (so equal numbers are equal strings).
-    seen: Vec<String>,
+    /// Every x of the run, as its canonical bytes (one byte string per value): a repeat is
+    /// found in O(1).
+    seen: HashSet<Box<[u8]>>,
 }
 
 impl Referee {
@@ -57,7 +59,7 @@ impl Referee {
             round: 0,
             rounds: 0,
             passed: 0,
-            seen: Vec::new(),
+            seen: HashSet::new(),
         }
     }
 
@@ -91,23 +93,24 @@ impl Referee {
             }
             (Stage::Commit, Peggy, Message::Commit { round: r, x }) => {
                 check_round("a commitment", *r, round)?;
-                number_in_range(x, &self.n).map_err(|e| ProtocolError::value("x", round, e))?;
-                if self.seen.iter().any(|seen| seen == x) {
+                x.check_range(&self.n)
+                    .map_err(|e| ProtocolError::value("x", round, e))?;
+                if !self.seen.insert(x.canonical_bytes()) {
                     return Err(ProtocolError::new(format!(
                         "x of round {round} repeats an earlier commitment of this run"
                     )));
                 }
-                self.seen.push(x.clone());
                 self.stage = Stage::Challenge;
             }
             (Stage::Challenge, Victor, Message::Challenge { round: r, e }) => {
                 check_round("a challenge", *r, round)?;
-                challenge_of(e, self.k, round)?;
+                check_challenge(e, self.k, round)?;
                 self.stage = Stage::Response;
             }
             (Stage::Response, Peggy, Message::Response { round: r, y }) => {
                 check_round("a response", *r, round)?;
-                number_in_range(y, &self.n).map_err(|e| ProtocolError::value("y", round, e))?;
+                y.check_range(&self.n)
+                    .map_err(|e| ProtocolError::value("y", round, e))?;
                 self.stage = Stage::Result;
             }
             (Stage::Result, Victor, Message::Result { round: r, passed }) => {

@@ -8,7 +8,7 @@
 //! p ± 3σ in 99.7 % of batches. The round at which she is caught is geometric: round i with
 //! probability (2^−k)^(i−1) · (1 − 2^−k).
 
-use super::Proving;
+use super::peggy::Proving;
 use crate::protocol::ffs::{
     Cheater, Error, Prover, PublicKey, SecretKey, VerifierSession, rand_core::CryptoRng,
     soundness_error,
