@@ -37,8 +37,14 @@ pub fn hydrate() {
     };
     // (hydrate_from_async starts Leptos' executor itself.)
     wasm_bindgen_futures::spawn_local(async move {
-        leptos::mount::hydrate_from_async(body, app::App).await.forget();
-        if let Some(main) = leptos::prelude::document().query_selector("main").ok().flatten() {
+        leptos::mount::hydrate_from_async(body, app::App)
+            .await
+            .forget();
+        if let Some(main) = leptos::prelude::document()
+            .query_selector("main")
+            .ok()
+            .flatten()
+        {
             let _ = main.set_attribute("data-hydrated", "true");
         }
     });

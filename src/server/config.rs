@@ -19,7 +19,6 @@ pub struct Config {
     pub blum: BlumConfig,
     pub relay: RelayConfig,
     pub identify: IdentifyConfig,
-    pub ffs: FfsConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,13 +84,6 @@ pub struct IdentifyConfig {
     pub registrations_per_ip_per_minute: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FfsConfig {
-    pub default_k: u32,
-    pub default_rounds: u32,
-}
-
 impl Config {
     /// The built-in defaults (the repository's `Leptos.toml`), with no file and no environment.
     pub fn defaults() -> Self {
@@ -144,14 +136,6 @@ impl Config {
         check(
             self.blum.pool_size <= 1024,
             "[blum] pool_size must be at most 1024",
-        )?;
-        check(
-            (1..=64).contains(&self.ffs.default_k),
-            "[ffs] default_k must be in 1..=64",
-        )?;
-        check(
-            (1..=1000).contains(&self.ffs.default_rounds),
-            "[ffs] default_rounds must be in 1..=1000",
         )?;
         check(
             self.server.max_body_bytes >= 1024,
@@ -365,7 +349,6 @@ mod tests {
         assert!(c.server.allowed_origins.is_empty());
         assert_eq!(c.blum.modulus_bits, 2048);
         assert_eq!(c.blum.pool_size, 16);
-        assert_eq!(c.ffs.default_k, 20);
     }
 
     #[test]
