@@ -83,6 +83,29 @@ test('Peggy and Victor complete 10 rounds with k = 20 at |n| = 2048; then she is
   expect(errors).toEqual([]);
 });
 
+test('A run of 130 rounds shows its last 100 with the first 30 folded, and every round on request', async ({ browser }) => {
+  const name = 'Peggy Long';
+  const { peggy, victor, row } = await peggyWaits(browser, name, 4);
+  const errors = [...collectErrors(peggy), ...collectErrors(victor)];
+  await victor.fill('#victor-rounds', '130');
+  await victor.selectOption('#victor-mode', 'fast');
+  await row.locator('button.pick').click();
+  await expect(victor.locator('#victor-verdict')).toContainText('Accepted: 130 of 130 rounds passed');
+  for (const [page, table] of [[victor, '#victor-log'], [peggy, '#peggy-rounds']] as const) {
+    const rounds = page.locator(`${table} tbody tr.round`);
+    await expect(rounds).toHaveCount(100);
+    await expect(rounds.first()).toHaveAttribute('data-round', '31');
+    await expect(rounds.last()).toHaveAttribute('data-round', '130');
+    await expect(page.locator(`${table} tbody.folded`)).toContainText('Rounds 1–30 are folded');
+    await page.locator(`${table} button.show-all`).click();
+    await expect(rounds).toHaveCount(130);
+    await expect(rounds.first()).toHaveAttribute('data-round', '1');
+    await expect(rounds.first().locator('td').nth(4)).toHaveText('✓ pass');
+    await expect(page.locator(`${table} tbody.folded`)).toHaveCount(0);
+  }
+  expect(errors).toEqual([]);
+});
+
 test('A Peggy without the secret guesses, is caught at 2048 bits / k = 20, and both pages show the round', async ({ browser }) => {
   const name = 'Peggy Bluff';
   const peggy = await open(browser, '/peggy');

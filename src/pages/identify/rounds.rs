@@ -1,7 +1,7 @@
 //! The rounds table both role pages show, and the pure helpers behind it: a run's stage and a
 //! demo round's formulas as HTML.
 
-use super::rows::Rows;
+use super::rows::{Rows, WINDOW, first_shown};
 use crate::components::round_steps::Stage;
 use crate::protocol::{
     ffs::explain::{Answer, Check, Commit, Term, subscript},
@@ -130,6 +130,9 @@ pub(super) fn RoundsTable(
             })
         })
     };
+    // A long run shows its last rounds only (see WINDOW), until the reader asks for every round.
+    let all = RwSignal::new(false);
+    let first = Memo::new(move |_| first_shown(rows.len(), WINDOW, all.get()));
     view! {
         <table id=id class="rounds">
             <thead>
@@ -145,10 +148,20 @@ pub(super) fn RoundsTable(
                     <th>"chance of a bluff"</th>
                 </tr>
             </thead>
+            <Show when=move || { first.get() > 0 }>
+                <tbody class="folded">
+                    <tr>
+                        <td colspan="8">
+                            {move || format!("Rounds 1–{} are folded; the last {WINDOW} are below. ", first.get())}
+                            <button class="show-all" on:click=move |_| all.set(true)>"Show every round"</button>
+                        </td>
+                    </tr>
+                </tbody>
+            </Show>
             <tbody>
                 // Keyed by round: a round's row is built once, and each later step of the round
                 // updates its cells through the row's own signal.
-                <For each=move || rows.list() key=|row| row.with_untracked(|r| r.round) children=move |row| {
+                <For each=move || rows.from(first.get()) key=|row| row.with_untracked(|r| r.round) children=move |row| {
                     let round = row.with_untracked(|r| r.round);
                     let check = move || row.with(|r| match r.passed {
                         Some(true) => ("pass", "✓ pass"),

@@ -58,7 +58,7 @@ const STEPS: u32 = 31;
 
 /// A value in [0, n) as `s` little-endian limbs; its form (Montgomery, plain or · R⁻¹) is
 /// documented where it is stored.
-#[derive(Clone, PartialEq, Eq, Zeroize)]
+#[derive(Clone, PartialEq, Eq, Hash, Zeroize)]
 pub(super) struct Residue(Box<[Limb]>);
 
 impl core::fmt::Debug for Residue {

@@ -10,6 +10,7 @@ use super::{
     Verifier, arith::Residue,
 };
 use crypto_bigint::rand_core::CryptoRng;
+use std::collections::HashSet;
 
 /// Largest number of rounds a session accepts.
 pub const MAX_ROUNDS: u32 = 1024;
@@ -74,8 +75,9 @@ pub struct VerifierSession {
     verifier: Verifier,
     rounds: u32,
     passed: u32,
-    /// Every x of this run, in Montgomery form: a repeat fails the run (a replayed transcript).
-    seen: Vec<Residue>,
+    /// Every x of this run, in Montgomery form (canonical: fully reduced), so a repeat — a
+    /// replayed transcript — fails the run; a set, so checking t rounds costs O(t), not O(t²).
+    seen: HashSet<Residue>,
     stage: Stage,
 }
 
@@ -90,7 +92,7 @@ impl VerifierSession {
             verifier,
             rounds,
             passed: 0,
-            seen: Vec::new(),
+            seen: HashSet::new(),
             stage: Stage::AwaitingCommitment,
         })
     }
@@ -102,7 +104,7 @@ impl VerifierSession {
             verifier: Verifier::new(public),
             rounds,
             passed: 0,
-            seen: Vec::new(),
+            seen: HashSet::new(),
             stage: Stage::AwaitingCommitment,
         }
     }
@@ -118,10 +120,9 @@ impl VerifierSession {
             .verifier
             .receive(commitment)
             .map_err(|e| self.reject(e))?;
-        if self.seen.contains(round.x()) {
+        if !self.seen.insert(round.x().clone()) {
             return Err(self.reject(Error::RepeatedCommitment));
         }
-        self.seen.push(round.x().clone());
         self.stage = Stage::AwaitingChallenge(round);
         Ok(())
     }
