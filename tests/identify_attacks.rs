@@ -6,10 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
-mod identify_common;
 
+use common::identify::*;
 use common::{TestServer, client_from};
-use identify_common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;

@@ -6,10 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
-mod identify_common;
 
+use common::identify::*;
 use futures::SinkExt;
-use identify_common::*;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use zkrelay::{

@@ -5,10 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 mod common;
-mod identify_common;
 
+use common::identify::*;
 use futures::{SinkExt, StreamExt};
-use identify_common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::{Message, protocol::CloseFrame};

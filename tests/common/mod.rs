@@ -1,6 +1,8 @@
 //! A real zkrelay server for integration tests: in-process, on 127.0.0.1:0, with its own SQLite file.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod identify;
+
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use tokio::{net::TcpListener, sync::oneshot};
 use zkrelay::server::{self, AppState, Config};

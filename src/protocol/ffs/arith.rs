@@ -28,6 +28,11 @@
 //! r and s_j. The one inversion of secret data (key generation) is blinded: it inverts
 //! P · b for a fresh uniform b, which is uniform and independent of the secrets.
 
+#![allow(
+    clippy::indexing_slicing,
+    reason = "limb loops index scratch arrays over lengths this module fixed itself, never a peer's"
+)]
+
 use super::{Error, modulus::MAX_BITS};
 use crypto_bigint::rand_core::CryptoRng;
 use crypto_bigint::{BoxedUint, Word};

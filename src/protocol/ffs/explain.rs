@@ -87,11 +87,9 @@ pub fn small(v: &BoxedUint) -> Option<u64> {
     if v.bits() > 64 {
         return None;
     }
+    // At most 64 bits: every byte before the last eight is zero and shifts out.
     let bytes = v.to_be_bytes();
-    let tail = &bytes[bytes.len().saturating_sub(8)..];
-    let mut word = [0u8; 8];
-    word[8 - tail.len()..].copy_from_slice(tail);
-    Some(u64::from_be_bytes(word))
+    Some(bytes.iter().fold(0u64, |w, &b| (w << 8) | u64::from(b)))
 }
 
 /// v in decimal.

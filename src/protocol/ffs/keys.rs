@@ -62,9 +62,9 @@ impl SecretKey {
         let m = &*modulus.modulus;
         loop {
             let s: Vec<Residue> = (0..k).map(|_| m.random(rng)).collect();
-            let mut signs = [0u8; MAX_K];
-            rng.fill_bytes(&mut signs[..k]);
-            let negative: Vec<bool> = signs[..k].iter().map(|b| b & 1 == 1).collect();
+            let mut signs = vec![0u8; k];
+            rng.fill_bytes(&mut signs);
+            let negative: Vec<bool> = signs.iter().map(|b| b & 1 == 1).collect();
             let mut blind = m.random(rng);
             let key = Self::from_residues(modulus, Secrets { s }, &negative, &blind);
             blind.zeroize();

@@ -138,7 +138,7 @@ pub(super) fn blum_prime<R: CryptoRng + ?Sized>(
     let factory = SmallFactorsSieveFactory::<BoxedUint>::new(Flavor::Any, bits, SetBits::TwoMsb)
         .map_err(|_| Error::ModulusSize)?;
     let found = sieve_and_find(rng, factory, |_, candidate: &BoxedUint| {
-        candidate.as_words()[0] & 3 == 3 && is_prime(Flavor::Any, candidate)
+        candidate.as_words().first().is_some_and(|w| w & 3 == 3) && is_prime(Flavor::Any, candidate)
     });
     match found {
         Ok(Some(p)) => Ok(p),

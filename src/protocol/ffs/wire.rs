@@ -14,12 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// Encodes `v` canonically: lowercase hex, no leading zeros, `"0"` for zero.
 pub fn encode(v: &BoxedUint) -> String {
-    let bytes = v.to_be_bytes_trimmed_vartime();
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes.iter() {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 15)]));
-    }
+    let out = crate::protocol::hex::encode(&v.to_be_bytes_trimmed_vartime());
     let trimmed = out.trim_start_matches('0');
     if trimmed.is_empty() {
         "0".to_owned()
@@ -34,35 +29,26 @@ pub fn decode(text: &str, max_bits: u32) -> Result<BoxedUint, Error> {
     if text.len() > max_bits.div_ceil(4) as usize {
         return Err(Error::TooLong);
     }
-    let digits = text.as_bytes();
-    match digits {
-        [] => return Err(Error::NonCanonical),
-        [b'0', _, ..] => return Err(Error::NonCanonical),
+    match text.as_bytes() {
+        [] | [b'0', _, ..] => return Err(Error::NonCanonical),
         _ => {}
     }
-    let mut nibbles = Vec::with_capacity(digits.len() + 1);
-    if digits.len() % 2 == 1 {
-        nibbles.push(0u8);
+    if !crate::protocol::hex::is_lower(text) {
+        return Err(Error::NonCanonical);
     }
-    for &d in digits {
-        nibbles.push(match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            _ => return Err(Error::NonCanonical),
-        });
+    // An odd number of digits has an implied leading zero.
+    let bytes = if text.len() % 2 == 1 {
+        ::hex::decode(format!("0{text}"))
+    } else {
+        ::hex::decode(text)
     }
-    let bytes: Vec<u8> = nibbles
-        .chunks_exact(2)
-        .map(|pair| (pair[0] << 4) | pair[1])
-        .collect();
+    .map_err(|_| Error::NonCanonical)?;
     let value = BoxedUint::from_be_slice_vartime(&bytes);
     if value.bits() > max_bits {
         return Err(Error::TooLong);
     }
     Ok(value)
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// serde adapter for one big number in the canonical encoding (bounded by 4096 bits).
 pub(super) mod hex {

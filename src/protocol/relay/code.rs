@@ -26,7 +26,7 @@ impl Code {
     pub fn generate<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> Self {
         let mut bytes = [0u8; WORDS];
         rng.fill_bytes(&mut bytes);
-        let words: Vec<&str> = bytes.iter().map(|&b| WORDLIST[usize::from(b)]).collect();
+        let words: Vec<&str> = bytes.iter().map(|&b| word(b)).collect();
         Self(words.join("-"))
     }
 
@@ -80,9 +80,10 @@ pub fn channel_name<R: RngCore + CryptoRng + ?Sized>(rng: &mut R) -> String {
             break low + candidate % (9 * low);
         }
     };
-    let mut word = [0u8; 1];
-    rng.fill_bytes(&mut word);
-    format!("{number}-{}", WORDLIST[usize::from(word[0])])
+    let mut byte = [0u8; 1];
+    rng.fill_bytes(&mut byte);
+    let [byte] = byte;
+    format!("{number}-{}", word(byte))
 }
 
 /// Whether `name` has the shape of [`channel_name`]'s names: six digits (no leading 0), `-`, a
@@ -121,6 +122,12 @@ pub fn split_phrase(text: &str) -> Result<(String, Code), Error> {
         return Err(Error::BadCode);
     }
     Ok((channel, Code::parse(&code.join("-"))?))
+}
+
+/// The word a byte stands for.
+#[allow(clippy::indexing_slicing, reason = "a u8 always indexes the 256 words")]
+fn word(byte: u8) -> &'static str {
+    WORDLIST[usize::from(byte)]
 }
 
 /// 256 short, distinct, easy-to-say words: one byte each.

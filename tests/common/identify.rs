@@ -2,7 +2,7 @@
 //! addresses (127.0.0.<last>), registrations, and the checks on what the server keeps.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use crate::common::{TestServer, client_from};
+use super::{TestServer, client_from};
 use futures::{SinkExt, StreamExt};
 use reqwest::Client;
 use serde_json::Value;
