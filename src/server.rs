@@ -105,6 +105,7 @@ pub async fn run(
             Duration::from_secs(60),
         ),
         spawn_limit_janitor(state.clone()),
+        state.store.spawn_heartbeat(),
     ];
     if let Some(first) = listeners.data.first() {
         let port = first.local_addr()?.port();
@@ -144,6 +145,11 @@ pub async fn run(
     let _ = all_done.recv().await;
     for task in background {
         task.abort();
+    }
+    // Every run of this instance has ended: give its Peggys and lease up at once, rather than
+    // leave them to the other instances' sweep.
+    if let Err(e) = state.store.leave().await {
+        tracing::warn!(error = %e, "store: could not give up this instance's lease");
     }
     Ok(())
 }

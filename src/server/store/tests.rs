@@ -1,6 +1,8 @@
 //! The store against a real SQLite file.
 
-use super::*;
+use super::{pool::on_pool, *};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use std::str::FromStr;
 
 #[tokio::test]
 async fn opens_a_file_database_in_wal_mode_with_migrations() {
@@ -28,17 +30,17 @@ async fn migration_0003_keeps_the_pool_and_ids_are_never_reused() {
     assert_eq!(store.ready_moduli(8).await.unwrap(), 2, "the pool survived");
     // Erase the newest modulus: the next one gets a new id, not the erased one's.
     let top: i64 = sqlx::query_scalar("SELECT MAX(id) FROM blum_moduli")
-        .fetch_one(&store.pool)
+        .fetch_one(store.pool.sqlite())
         .await
         .unwrap();
     sqlx::query("DELETE FROM blum_moduli WHERE id = ?")
         .bind(top)
-        .execute(&store.pool)
+        .execute(store.pool.sqlite())
         .await
         .unwrap();
     store.add_modulus("c5", 8).await.unwrap();
     let next: i64 = sqlx::query_scalar("SELECT id FROM blum_moduli WHERE n = 'c5'")
-        .fetch_one(&store.pool)
+        .fetch_one(store.pool.sqlite())
         .await
         .unwrap();
     assert!(next > top, "id {next} reused (erased: {top})");
@@ -91,7 +93,7 @@ async fn migration_0004_keeps_the_pool_and_registrations_carry_a_secret_digest()
          VALUES ('x', 'X', ?, 1, '{}', 0, x'00')",
     )
     .bind(free.id)
-    .execute(&store.pool)
+    .execute(store.pool.sqlite())
     .await;
     assert!(short.is_err(), "a 1-byte digest was stored");
 }
@@ -103,7 +105,7 @@ async fn database_before(next: u32) -> (tempfile::TempDir, String, sqlx::SqliteP
     let url = format!("sqlite://{}/old.db", dir.path().display());
     let old = dir.path().join("migrations");
     std::fs::create_dir(&old).unwrap();
-    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
     for entry in std::fs::read_dir(&from).unwrap() {
         let name = entry.unwrap().file_name();
         let number: u32 = name.to_string_lossy()[..4].parse().unwrap();
@@ -174,11 +176,35 @@ async fn migration_0005_keeps_the_pool_and_lets_demo_moduli_repeat() {
     );
 }
 
-async fn temp_store() -> (tempfile::TempDir, Store) {
+/// The databases every store test below runs on: a SQLite file, and a fresh database on the
+/// PostgreSQL server that `ZKRELAY_TEST_POSTGRES` names (`postgres://user@host:port`, set by
+/// scripts/test, which starts one), if set. Each with the folder that holds the SQLite file.
+async fn databases() -> Vec<(tempfile::TempDir, String)> {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/test.db", dir.path().display());
-    let store = Store::open(&url).await.unwrap();
-    (dir, store)
+    let sqlite = format!("sqlite://{}/test.db", dir.path().display());
+    let mut all = vec![(dir, sqlite)];
+    match std::env::var("ZKRELAY_TEST_POSTGRES") {
+        Ok(server) => {
+            let server = server.trim_end_matches('/');
+            let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
+                .await
+                .unwrap();
+            let name = format!("zkrelay_test_{}", crate::rng::random_hex(8));
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&admin)
+                .await
+                .unwrap();
+            admin.close().await;
+            all.push((tempfile::tempdir().unwrap(), format!("{server}/{name}")));
+        }
+        Err(_) => eprintln!("store tests: SQLite only (ZKRELAY_TEST_POSTGRES is not set)"),
+    }
+    all
+}
+
+/// One integer a query returns.
+async fn scalar(store: &Store, sql: &str) -> i64 {
+    on_pool!(store, pool => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap())
 }
 
 fn new_peggy<'a>(name: &'a str, m: &'a IssuedModulus) -> NewPeggy<'a> {
@@ -193,21 +219,20 @@ fn new_peggy<'a>(name: &'a str, m: &'a IssuedModulus) -> NewPeggy<'a> {
 }
 
 async fn count(store: &Store, table: &str) -> i64 {
-    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(&store.pool)
-        .await
-        .unwrap()
+    scalar(store, &format!("SELECT COUNT(*) FROM {table}")).await
 }
 
 #[tokio::test]
 async fn a_peggy_registers_on_an_issued_modulus_once() {
-    let (_dir, store) = temp_store().await;
+    for (_dir, url) in databases().await {
+        registers_once(Store::open(&url).await.unwrap()).await;
+    }
+}
+
+async fn registers_once(store: Store) {
     store.add_modulus("873b9", 20).await.unwrap();
     // A modulus still in the pool is not issued: it cannot be registered.
-    let pooled: i64 = sqlx::query_scalar("SELECT id FROM blum_moduli WHERE n = '873b9'")
-        .fetch_one(&store.pool)
-        .await
-        .unwrap();
+    let pooled = scalar(&store, "SELECT id FROM blum_moduli WHERE n = '873b9'").await;
     let record = store.modulus(pooled).await.unwrap().unwrap();
     assert!(!record.issued && !record.registered);
     let pooled_modulus = IssuedModulus {
@@ -282,7 +307,12 @@ async fn a_peggy_registers_on_an_issued_modulus_once() {
 
 #[tokio::test]
 async fn busy_is_claimed_once_and_deleting_takes_the_modulus_along() {
-    let (_dir, store) = temp_store().await;
+    for (_dir, url) in databases().await {
+        busy_once_and_delete(Store::open(&url).await.unwrap()).await;
+    }
+}
+
+async fn busy_once_and_delete(store: Store) {
     let a = store.issue_new_modulus("873b9", 20).await.unwrap();
     let b = store.issue_new_modulus("8c8b7", 20).await.unwrap();
     store.add_modulus("fffb", 16).await.unwrap();
@@ -313,28 +343,90 @@ async fn busy_is_claimed_once_and_deleting_takes_the_modulus_along() {
     assert_eq!(count(&store, "blum_moduli").await, 2);
 
     // Deleting a modulus directly deletes its registration too (ON DELETE CASCADE).
-    sqlx::query("DELETE FROM blum_moduli WHERE id = ?")
+    on_pool!(store, pool => sqlx::query("DELETE FROM blum_moduli WHERE id = $1")
         .bind(b.id)
-        .execute(&store.pool)
+        .execute(pool)
         .await
-        .unwrap();
+        .unwrap()
+        .rows_affected());
     assert!(store.peggys().await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn the_start_up_sweep_clears_peggys_and_issued_moduli_only() {
-    let (dir, store) = temp_store().await;
-    let registered = store.issue_new_modulus("873b9", 20).await.unwrap();
-    store.issue_new_modulus("8c8b7", 20).await.unwrap();
-    store.add_modulus("fffb", 16).await.unwrap();
-    store
-        .insert_peggy(&new_peggy("Peggy", &registered))
-        .await
-        .unwrap();
-    assert_eq!(store.sweep_identities().await.unwrap(), (1, 2));
-    assert!(store.peggys().await.unwrap().is_empty());
-    assert_eq!(count(&store, "blum_moduli").await, 1);
-    assert_eq!(store.ready_moduli(16).await.unwrap(), 1, "the pool stays");
-    assert_eq!(store.sweep_identities().await.unwrap(), (0, 0));
-    drop(dir);
+    for (_dir, url) in databases().await {
+        let store = Store::open(&url).await.unwrap();
+        let registered = store.issue_new_modulus("873b9", 20).await.unwrap();
+        store.issue_new_modulus("8c8b7", 20).await.unwrap();
+        store.add_modulus("fffb", 16).await.unwrap();
+        store
+            .insert_peggy(&new_peggy("Peggy", &registered))
+            .await
+            .unwrap();
+        // An instance's own rows are never swept.
+        assert_eq!(store.sweep_identities().await.unwrap(), (0, 0), "{url}");
+        // The next run (a new instance) finds the previous one gone once its lease has lapsed;
+        // on SQLite at once.
+        if url.starts_with("postgres") {
+            on_pool!(store, pool => sqlx::query("UPDATE instances SET heartbeat_at = 0")
+                .execute(pool).await.unwrap().rows_affected());
+        }
+        let next = Store::open(&url).await.unwrap();
+        assert_eq!(next.sweep_identities().await.unwrap(), (1, 2), "{url}");
+        assert!(next.peggys().await.unwrap().is_empty());
+        assert_eq!(count(&next, "blum_moduli").await, 1);
+        assert_eq!(next.ready_moduli(16).await.unwrap(), 1, "the pool stays");
+        assert_eq!(next.sweep_identities().await.unwrap(), (0, 0));
+        assert_eq!(
+            count(&next, "instances").await,
+            1,
+            "the gone instance's row went too"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_live_instance_keeps_its_peggys_and_two_draws_never_share_a_modulus() {
+    for (_dir, url) in databases().await {
+        if !url.starts_with("postgres") {
+            continue; // one SQLite file, one instance
+        }
+        let (a, b) = (
+            Store::open(&url).await.unwrap(),
+            Store::open(&url).await.unwrap(),
+        );
+        let m = a.issue_new_modulus("873b9", 20).await.unwrap();
+        a.insert_peggy(&new_peggy("Peggy", &m)).await.unwrap();
+        // B starts while A is alive: A's Peggy and her modulus stay, and B lists her.
+        assert_eq!(b.sweep_identities().await.unwrap(), (0, 0));
+        assert_eq!(b.peggys_listed(None, 10).await.unwrap().len(), 1);
+        assert!(b.peggys().await.unwrap().is_empty(), "she is A's, not B's");
+        // Many concurrent draws from both instances: every modulus goes to one draw only.
+        for i in 0..40u32 {
+            a.add_modulus(&format!("{:x}", 0x1000_0001 + 2 * i), 1024)
+                .await
+                .unwrap();
+        }
+        let draws = (0..60).map(|i| {
+            let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move { store.draw_modulus(1024).await.unwrap() })
+        });
+        let mut ids = Vec::new();
+        for draw in draws {
+            if let Some(m) = draw.await.unwrap() {
+                ids.push(m.id);
+            }
+        }
+        ids.sort_unstable();
+        let drawn = ids.len();
+        ids.dedup();
+        assert_eq!(
+            (drawn, ids.len()),
+            (40, 40),
+            "each modulus drawn exactly once"
+        );
+        // A leaves cleanly: its Peggy goes at once.
+        a.leave().await.unwrap();
+        assert!(b.peggys_listed(None, 10).await.unwrap().is_empty());
+    }
 }
