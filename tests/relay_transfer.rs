@@ -261,15 +261,7 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
         ("replayed", "failed authentication", |k| {
             let s = &mut Sealer::new(k);
             let h = s
-                .seal(
-                    &Header {
-                        kind: "file".into(),
-                        name: Some("x.bin".into()),
-                        size: 8,
-                    }
-                    .encode(),
-                    false,
-                )
+                .seal(&Header::file("x.bin".into(), 8).encode(), false)
                 .unwrap();
             let a = s.seal(b"aaaa", false).unwrap();
             [h, a.clone(), a].concat()
@@ -277,15 +269,7 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
         ("altered", "failed authentication", |k| {
             let s = &mut Sealer::new(k);
             let h = s
-                .seal(
-                    &Header {
-                        kind: "file".into(),
-                        name: Some("x.bin".into()),
-                        size: 4,
-                    }
-                    .encode(),
-                    false,
-                )
+                .seal(&Header::file("x.bin".into(), 4).encode(), false)
                 .unwrap();
             let mut a = s.seal(b"aaaa", true).unwrap();
             a[6] ^= 0x80;
@@ -294,15 +278,7 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
         ("truncated", "ended before its final frame", |k| {
             let s = &mut Sealer::new(k);
             let h = s
-                .seal(
-                    &Header {
-                        kind: "file".into(),
-                        name: Some("x.bin".into()),
-                        size: 8,
-                    }
-                    .encode(),
-                    false,
-                )
+                .seal(&Header::file("x.bin".into(), 8).encode(), false)
                 .unwrap();
             let a = s.seal(b"aaaa", false).unwrap();
             [h, a].concat()
@@ -342,15 +318,7 @@ async fn attack_fails(what: &str, expected: &str, frames: Attack) {
 /// The header and a complete, valid content whose last frame is final: 4 bytes `"done"`.
 fn complete_stream(sealer: &mut Sealer) -> Vec<u8> {
     let h = sealer
-        .seal(
-            &Header {
-                kind: "file".into(),
-                name: Some("x.bin".into()),
-                size: 4,
-            }
-            .encode(),
-            false,
-        )
+        .seal(&Header::file("x.bin".into(), 4).encode(), false)
         .unwrap();
     [h, sealer.seal(b"done", true).unwrap()].concat()
 }

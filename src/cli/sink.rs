@@ -234,11 +234,7 @@ mod tests {
     use super::*;
 
     fn header(name: &str) -> Header {
-        Header {
-            kind: "file".into(),
-            name: Some(name.into()),
-            size: 3,
-        }
+        Header::file(name.into(), 3)
     }
 
     fn listing(dir: &Path) -> Vec<String> {

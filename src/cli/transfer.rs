@@ -258,11 +258,7 @@ type Source = Box<dyn std::io::Read + Send>;
 async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
     Ok(match payload {
         Payload::Text(text) => (
-            Header {
-                kind: "text".into(),
-                name: None,
-                size: text.len() as u64,
-            },
+            Header::text(text.len() as u64),
             Box::new(std::io::Cursor::new(text.clone().into_bytes())),
         ),
         Payload::File(path) => {
@@ -273,14 +269,7 @@ async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "file".into());
-            (
-                Header {
-                    kind: "file".into(),
-                    name: Some(name),
-                    size,
-                },
-                Box::new(file),
-            )
+            (Header::file(name, size), Box::new(file))
         }
         Payload::Stdin => {
             // Standard input's length is unknown ahead: read it fully (bounded by memory).
@@ -290,11 +279,7 @@ async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
                 .await
                 .map_err(|e| format!("cannot read standard input: {e}"))?;
             (
-                Header {
-                    kind: "file".into(),
-                    name: Some("stdin".into()),
-                    size: bytes.len() as u64,
-                },
+                Header::file("stdin".into(), bytes.len() as u64),
                 Box::new(std::io::Cursor::new(bytes)),
             )
         }
