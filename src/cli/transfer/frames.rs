@@ -1,20 +1,17 @@
-//! The data connection's two directions on blocking threads: the sender seals the header and the
-//! content into frames and reads the acknowledgement; the recipient opens them into a [`Sink`]
-//! and acknowledges.
+//! The data connection's two directions on blocking threads: the sender seals the header (and a
+//! manifest, then waits for the recipient's answer) and the content into frames and reads the
+//! acknowledgement; the recipient opens them into a [`Sink`] and acknowledges.
 
-use super::{Delivered, Destination, Result, Source};
+use super::{Consent, Delivered, Destination, Outgoing, Result, Source, progress::Progress};
 use crate::{
     api::relay::TransferError,
-    cli::sink::Sink,
+    cli::sink::{Kept, Sink},
     protocol::relay::{
-        Ack, Direction, Error, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener,
-        PREFIX_LEN, Sealer, SharedKey,
+        Ack, Answer, Direction, Error, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT,
+        Manifest, Opener, PREFIX_LEN, Sealer, SharedKey,
     },
 };
-use std::{
-    io::IsTerminal,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 /// Largest acknowledgement the sender reads back.
@@ -55,27 +52,28 @@ fn io_error(doing: &str, e: &std::io::Error) -> String {
     }
 }
 
-/// Encrypts header and content to the recipient, then reads its acknowledgement.
+/// Encrypts the header, the manifest (if any) and the content to the recipient, then reads its
+/// acknowledgement.
 pub(super) async fn stream_out(
     stream: TcpStream,
     key: &SharedKey,
     channel: &str,
-    header: Header,
-    source: Source,
+    outgoing: Outgoing,
 ) -> Result<Delivered> {
     let started = Instant::now();
     let stream = blocking(stream)?;
     let data_key = key.data_key(channel, Direction::SenderToRecipient);
     let ack_key = key.data_key(channel, Direction::RecipientToSender);
-    let total = header.size;
-    let kind = header.kind.clone();
-    tokio::task::spawn_blocking(move || send_frames(stream, &data_key, &ack_key, &header, source))
+    let total = outgoing.header.size;
+    let kind = outgoing.header.kind.clone();
+    tokio::task::spawn_blocking(move || send_frames(stream, &data_key, &ack_key, outgoing))
         .await
         .map_err(|_| "the sending thread failed")??;
     Ok(Delivered {
         kind,
         bytes: total,
         path: None,
+        files: Vec::new(),
         text: None,
         data_time: started.elapsed(),
     })
@@ -85,16 +83,37 @@ fn send_frames(
     mut stream: std::net::TcpStream,
     data_key: &[u8; 32],
     ack_key: &[u8; 32],
-    header: &Header,
-    mut source: Source,
+    outgoing: Outgoing,
 ) -> Result<()> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     const FRAME: usize = PREFIX_LEN + MAX_FRAME_PLAINTEXT + FRAME_OVERHEAD;
+    let Outgoing {
+        header,
+        manifest,
+        mut source,
+    } = outgoing;
     let total = header.size;
     let mut sealer = Sealer::new(data_key);
     let mut out = sealer
         .seal(&header.encode(), false)
         .map_err(|e| e.to_string())?;
+    // The recipient's direction: its answer to a manifest, then its acknowledgement.
+    let mut replies = Replies::new(ack_key);
+    if let Some(manifest) = manifest {
+        for part in manifest.chunks(MAX_FRAME_PLAINTEXT) {
+            sealer
+                .seal_into(part, false, &mut out)
+                .map_err(|e| e.to_string())?;
+        }
+        stream
+            .write_all(&out)
+            .map_err(|e| io_error("sending", &e))?;
+        out.clear();
+        let (answer, last) = replies.next(&mut stream, "waiting for the recipient's answer")?;
+        if last || !Answer::accepts(&answer) {
+            return Err("the recipient declined the files (nothing was sent)".into());
+        }
+    }
     let mut batch = vec![0u8; FRAMES_PER_WRITE * FRAME];
     let mut progress = Progress::new("sending", total);
     let mut sent = 0u64;
@@ -141,23 +160,7 @@ fn send_frames(
         .shutdown(std::net::Shutdown::Write)
         .map_err(|e| e.to_string())?;
     progress.done();
-    // The recipient's acknowledgement, in its own direction.
-    let mut opener = Opener::new(ack_key);
-    let mut frames = FrameReader::new();
-    let ack = loop {
-        if let Some((prefix, body)) = frames.next_in_place().map_err(|e| e.to_string())? {
-            break opener
-                .open_slice(prefix, body)
-                .map_err(|e| e.to_string())?
-                .to_vec();
-        }
-        let n = frames
-            .fill(MAX_ACK, |room| stream.read(room))
-            .map_err(|e| io_error("waiting for the confirmation", &e))?;
-        if n == 0 || frames.pending() > MAX_ACK {
-            return Err("the recipient did not confirm the transfer".into());
-        }
-    };
+    let (ack, _) = replies.next(&mut stream, "waiting for the confirmation")?;
     if !Ack::confirms(&ack, total) {
         return Err(format!(
             "the recipient reported a problem: {}",
@@ -166,6 +169,42 @@ fn send_frames(
         .into());
     }
     Ok(())
+}
+
+/// The recipient's direction as the sender reads it: small sealed replies.
+struct Replies {
+    opener: Opener,
+    frames: FrameReader,
+}
+
+impl Replies {
+    fn new(key: &[u8; 32]) -> Self {
+        Self {
+            opener: Opener::new(key),
+            frames: FrameReader::new(),
+        }
+    }
+
+    /// The next reply's plaintext (at most [`MAX_ACK`] bytes) and whether it is the final frame.
+    fn next(&mut self, stream: &mut std::net::TcpStream, doing: &str) -> Result<(Vec<u8>, bool)> {
+        use std::io::Read;
+        loop {
+            if let Some((prefix, body)) = self.frames.next_in_place().map_err(|e| e.to_string())? {
+                let plaintext = self
+                    .opener
+                    .open_slice(prefix, body)
+                    .map_err(|e| e.to_string())?;
+                return Ok((plaintext.to_vec(), prefix.last));
+            }
+            let n = self
+                .frames
+                .fill(MAX_ACK, |room| stream.read(room))
+                .map_err(|e| io_error(doing, &e))?;
+            if n == 0 || self.frames.pending() > MAX_ACK {
+                return Err("the recipient did not confirm the transfer".into());
+            }
+        }
+    }
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
@@ -182,12 +221,14 @@ fn read_full(input: &mut Source, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// Decrypts the sender's stream into `destination`, then acknowledges.
+/// Decrypts the sender's stream into `destination`, then acknowledges. Several files are
+/// written only if `consent` says yes to their manifest.
 pub(super) async fn stream_in(
     stream: TcpStream,
     key: &SharedKey,
     channel: &str,
     destination: &Destination,
+    consent: Consent,
 ) -> Result<Delivered> {
     let started = Instant::now();
     let stream = blocking(stream)?;
@@ -195,94 +236,168 @@ pub(super) async fn stream_in(
     let ack_key = key.data_key(channel, Direction::RecipientToSender);
     let destination = destination.clone();
     tokio::task::spawn_blocking(move || {
-        receive_frames(stream, &data_key, &ack_key, &destination, started)
+        let receiving = Receiving {
+            destination,
+            consent: Some(consent),
+            replies: Sealer::new(&ack_key),
+            header: None,
+            manifest: None,
+            sink: None,
+            received: 0,
+            progress: Progress::new("receiving", 0),
+        };
+        receiving.run(stream, &data_key, started)
     })
     .await
     .map_err(|_| "the receiving thread failed")?
 }
 
-/// Opens the sender's frames into a [`Sink`] and acknowledges them; the content is put in place
-/// only once the sender's direction has ended with nothing after the final frame.
-fn receive_frames(
-    mut stream: std::net::TcpStream,
-    data_key: &[u8; 32],
-    ack_key: &[u8; 32],
-    destination: &Destination,
-    started: Instant,
-) -> Result<Delivered> {
-    use std::io::Read;
-    let mut opener = Opener::new(data_key);
-    let mut frames = FrameReader::new();
-    let mut header: Option<Header> = None;
-    let mut sink: Option<Sink> = None;
-    let mut received = 0u64;
-    let mut progress = Progress::new("receiving", 0);
-    let outcome = (|| -> Result<()> {
-        loop {
-            while let Some((prefix, body)) = frames.next_in_place().map_err(|e| e.to_string())? {
-                let plaintext = opener.open_slice(prefix, body).map_err(|e| e.to_string())?;
-                match &header {
-                    None => {
-                        let h = Header::decode(plaintext).map_err(|e| e.to_string())?;
-                        progress = Progress::new("receiving", h.size);
-                        sink = Some(Sink::create(&h, destination)?);
-                        header = Some(h);
-                    }
-                    Some(h) => {
-                        received += plaintext.len() as u64;
-                        if received > h.size {
-                            return Err("the sender sent more than it announced".into());
-                        }
-                        if let Some(sink) = &mut sink {
-                            sink.write(plaintext)?;
-                        }
-                        progress.update(received);
+/// One receive on its blocking thread: the header, a manifest being collected, the content.
+struct Receiving {
+    destination: Destination,
+    consent: Option<Consent>,
+    /// Seals the recipient's direction: the answer to a manifest, then the acknowledgement.
+    replies: Sealer,
+    header: Option<Header>,
+    /// The manifest's bytes while they arrive (at most the header's `manifest`).
+    manifest: Option<Vec<u8>>,
+    sink: Option<Sink>,
+    received: u64,
+    progress: Progress,
+}
+
+impl Receiving {
+    /// Opens the sender's frames into a [`Sink`] and acknowledges them; the content is put in
+    /// place only once the sender's direction has ended with nothing after the final frame.
+    fn run(
+        mut self,
+        mut stream: std::net::TcpStream,
+        data_key: &[u8; 32],
+        started: Instant,
+    ) -> Result<Delivered> {
+        use std::io::Read;
+        let mut opener = Opener::new(data_key);
+        let mut frames = FrameReader::new();
+        let outcome = (|| -> Result<()> {
+            loop {
+                while let Some((prefix, body)) =
+                    frames.next_in_place().map_err(|e| e.to_string())?
+                {
+                    let plaintext = opener.open_slice(prefix, body).map_err(|e| e.to_string())?;
+                    self.take(plaintext, &mut stream)?;
+                    if prefix.last {
+                        // Nothing may follow the final frame, not even part of a frame.
+                        return match frames.pending() {
+                            0 => Ok(()),
+                            _ => Err(after_final()),
+                        };
                     }
                 }
-                if prefix.last {
-                    // Nothing may follow the final frame, not even part of a frame.
-                    return match frames.pending() {
-                        0 => Ok(()),
-                        _ => Err(after_final()),
-                    };
+                let n = frames
+                    .fill(READ_CHUNK, |room| stream.read(room))
+                    .map_err(|e| io_error("receiving", &e))?;
+                if n == 0 {
+                    opener.finish().map_err(|e| e.to_string())?;
+                    return Err("the transfer ended early".into());
                 }
             }
-            let n = frames
-                .fill(READ_CHUNK, |room| stream.read(room))
-                .map_err(|e| io_error("receiving", &e))?;
-            if n == 0 {
-                opener.finish().map_err(|e| e.to_string())?;
-                return Err("the transfer ended early".into());
+        })()
+        .and_then(|()| match &self.header {
+            Some(h) if self.sink.is_some() && self.received == h.size => Ok(()),
+            _ => Err("the transfer is incomplete".into()),
+        })
+        .and_then(|()| {
+            self.progress.done();
+            let ack = Ack::for_received(self.received);
+            reply(&mut stream, &mut self.replies, &ack, true)
+        })
+        .and_then(|()| expect_end(&mut stream));
+        match (outcome, self.header, self.sink) {
+            (Ok(()), Some(header), Some(sink)) => {
+                let mut delivered = Delivered {
+                    kind: header.kind,
+                    bytes: self.received,
+                    path: None,
+                    files: Vec::new(),
+                    text: None,
+                    data_time: started.elapsed(),
+                };
+                match sink.finish()? {
+                    Kept::File(path) => delivered.path = Some(path),
+                    Kept::Files(paths) => delivered.files = paths,
+                    Kept::Text(text) => delivered.text = Some(text),
+                    Kept::Stdout => {}
+                }
+                Ok(delivered)
+            }
+            (outcome, _, sink) => {
+                if let Some(sink) = sink {
+                    sink.discard();
+                }
+                Err(outcome
+                    .err()
+                    .unwrap_or_else(|| "the transfer is incomplete".into()))
             }
         }
-    })()
-    .and_then(|()| match &header {
-        Some(h) if received == h.size => Ok(()),
-        _ => Err("the transfer is incomplete".into()),
-    })
-    .and_then(|()| {
-        progress.done();
-        acknowledge(&mut stream, ack_key, received)
-    })
-    .and_then(|()| expect_end(&mut stream));
-    match (outcome, header, sink) {
-        (Ok(()), Some(header), Some(sink)) => {
-            let (path, text) = sink.finish()?;
-            Ok(Delivered {
-                kind: header.kind,
-                bytes: received,
-                path,
-                text,
-                data_time: started.elapsed(),
+    }
+
+    /// One opened frame: the header, a piece of the manifest, or content.
+    fn take(&mut self, plaintext: &[u8], stream: &mut std::net::TcpStream) -> Result<()> {
+        let Some(header) = &self.header else {
+            let header = Header::decode(plaintext).map_err(|e| e.to_string())?;
+            self.progress = Progress::new("receiving", header.size);
+            match header.manifest {
+                // Bounded by the header's check (≤ MAX_MANIFEST_BYTES).
+                Some(len) => self.manifest = Some(Vec::with_capacity(len as usize)),
+                None => self.sink = Some(Sink::create(&header, &self.destination)?),
+            }
+            self.header = Some(header);
+            return Ok(());
+        };
+        if let Some(bytes) = &mut self.manifest {
+            let want = header.manifest.unwrap_or(0);
+            if (bytes.len() + plaintext.len()) as u64 > want {
+                return Err("the sender's list of files is longer than it announced".into());
+            }
+            bytes.extend_from_slice(plaintext);
+            if bytes.len() as u64 == want {
+                let size = header.size;
+                let bytes = self.manifest.take().unwrap_or_default();
+                return self.answer(&bytes, size, stream);
+            }
+            return Ok(());
+        }
+        self.received += plaintext.len() as u64;
+        if self.received > header.size {
+            return Err("the sender sent more than it announced".into());
+        }
+        if let Some(sink) = &mut self.sink {
+            sink.write(plaintext)?;
+        }
+        self.progress.update(self.received);
+        Ok(())
+    }
+
+    /// Checks the complete manifest, asks, and answers the sender: the content comes only
+    /// after a yes. Every refusal is answered with a no, so the sender stops at once.
+    fn answer(&mut self, bytes: &[u8], size: u64, stream: &mut std::net::TcpStream) -> Result<()> {
+        let decided = Manifest::decode(bytes, size)
+            .map_err(|e| TransferError::from(e.to_string()))
+            .and_then(|manifest| {
+                let consent = self.consent.take().ok_or("asked twice")?;
+                consent(&manifest)?;
+                Ok(manifest)
             })
-        }
-        (outcome, _, sink) => {
-            if let Some(sink) = sink {
-                sink.discard();
+            .and_then(|manifest| Ok(Sink::create_files(&manifest, &self.destination)?));
+        match decided {
+            Ok(sink) => {
+                self.sink = Some(sink);
+                reply(stream, &mut self.replies, &Answer::encode(true), false)
             }
-            Err(outcome
-                .err()
-                .unwrap_or_else(|| "the transfer is incomplete".into()))
+            Err(e) => {
+                let _ = reply(stream, &mut self.replies, &Answer::encode(false), true);
+                Err(e)
+            }
         }
     }
 }
@@ -291,16 +406,21 @@ fn after_final() -> TransferError {
     format!("the sender broke the protocol: {}", Error::AfterFinal).into()
 }
 
-/// Sends the recipient's one final frame, `{"received": N, "ok": true}`, and ends its direction.
-fn acknowledge(stream: &mut std::net::TcpStream, ack_key: &[u8; 32], received: u64) -> Result<()> {
+/// Seals one frame of the recipient's direction; the final one ends that direction.
+fn reply(
+    stream: &mut std::net::TcpStream,
+    sealer: &mut Sealer,
+    message: &[u8],
+    last: bool,
+) -> Result<()> {
     use std::io::Write;
-    let mut sealer = Sealer::new(ack_key);
-    let ack = Ack::for_received(received);
-    let frame = sealer.seal(&ack, true).map_err(|e| e.to_string())?;
+    let frame = sealer.seal(message, last).map_err(|e| e.to_string())?;
     stream
         .write_all(&frame)
-        .map_err(|e| io_error("confirming", &e))?;
-    let _ = stream.shutdown(std::net::Shutdown::Write);
+        .map_err(|e| io_error("answering", &e))?;
+    if last {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
     Ok(())
 }
 
@@ -326,54 +446,5 @@ fn expect_end(stream: &mut std::net::TcpStream) -> Result<()> {
             }
             Err(e) => Err(format!("after the final frame: {e}").into()),
         };
-    }
-}
-
-/// A progress line on stderr (only when it is a terminal), at most 4 times a second.
-struct Progress {
-    label: &'static str,
-    total: u64,
-    started: Instant,
-    shown: Instant,
-    live: bool,
-}
-
-impl Progress {
-    fn new(label: &'static str, total: u64) -> Self {
-        let now = Instant::now();
-        Self {
-            label,
-            total,
-            started: now,
-            shown: now,
-            live: std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn update(&mut self, done: u64) {
-        if !self.live || self.shown.elapsed() < Duration::from_millis(250) {
-            return;
-        }
-        self.shown = Instant::now();
-        let pct = (done * 100).checked_div(self.total).unwrap_or(100);
-        let secs = self.started.elapsed().as_secs_f64().max(1e-6);
-        eprint!(
-            "\r{} {pct:>3}%  {:.1} / {:.1} MB  {:.0} MB/s   ",
-            self.label,
-            done as f64 / 1e6,
-            self.total as f64 / 1e6,
-            done as f64 / 1e6 / secs
-        );
-    }
-
-    fn done(&mut self) {
-        if self.live {
-            eprintln!(
-                "\r{} 100%  {:.1} MB{:30}",
-                self.label,
-                self.total as f64 / 1e6,
-                ""
-            );
-        }
     }
 }
