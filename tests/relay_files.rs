@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestServer, malicious_sender};
+use common::{TestServer, listing, malicious_sender};
 use rand::{Rng, RngCore, SeedableRng, rngs::StdRng};
 use sha2::{Digest, Sha256};
 use std::{
@@ -58,16 +58,6 @@ fn tree(root: &Path) -> BTreeMap<String, Option<(String, u32)>> {
         }
     }
     out
-}
-
-/// The names directly in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

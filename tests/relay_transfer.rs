@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{TestServer, malicious_sender};
+use common::{TestServer, listing, malicious_sender};
 use std::net::IpAddr;
 use zkrelay::api::relay::START_AGAIN;
 use zkrelay::cli::transfer::{self, Delivered, Destination, Endpoint, Payload};
@@ -124,16 +124,6 @@ async fn a_wrong_code_aborts_both_sides_and_sends_nothing() {
     );
     assert!(server.state.relay.is_empty(), "the channel was not freed");
     server.stop().await.unwrap();
-}
-
-/// The names in `dir`.
-fn listing(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -160,3 +160,13 @@ pub async fn malicious_sender(
     let _ = stream.get_mut().write_all(&bytes).await;
     let _ = stream.get_mut().shutdown().await;
 }
+
+/// The names directly in `dir`, sorted.
+pub fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}

@@ -192,7 +192,7 @@ impl Manifest {
             return Err(Refusal::TooManyEntries.into());
         }
         let entries = wire
-            .entries
+            .kept
             .into_iter()
             .map(WireEntry::into_entry)
             .collect::<Result<Vec<_>, _>>()?;
@@ -371,63 +371,51 @@ impl WirePath {
 
 impl<'de> Deserialize<'de> for WirePath {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Parts;
-        impl<'de> Visitor<'de> for Parts {
-            type Value = WirePath;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of path components")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WirePath, A::Error> {
-                let mut parts = Vec::new();
-                let mut depth = 0;
-                while depth < MAX_DEPTH {
-                    match seq.next_element::<String>()? {
-                        Some(part) => parts.push(part),
-                        None => return Ok(WirePath { parts, depth }),
-                    }
-                    depth += 1;
-                }
-                while seq.next_element::<IgnoredAny>()?.is_some() {
-                    depth += 1;
-                }
-                Ok(WirePath { parts, depth })
-            }
-        }
-        deserializer.deserialize_seq(Parts)
+        let Bounded { kept, count } = Bounded::<String, MAX_DEPTH>::deserialize(deserializer)?;
+        Ok(WirePath {
+            parts: kept,
+            depth: count,
+        })
     }
 }
 
 /// The manifest as parsed: at most [`MAX_ENTRIES`] entries kept, `count` counts them all.
-struct WireManifest {
-    entries: Vec<WireEntry>,
+type WireManifest = Bounded<WireEntry, MAX_ENTRIES>;
+
+/// A JSON list of which at most `MAX` items are parsed and kept; the rest are only counted
+/// (skipped without being built), so a list's length never decides what is allocated.
+struct Bounded<T, const MAX: usize> {
+    kept: Vec<T>,
     count: usize,
 }
 
-impl<'de> Deserialize<'de> for WireManifest {
+impl<'de, T: Deserialize<'de>, const MAX: usize> Deserialize<'de> for Bounded<T, MAX> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Entries;
-        impl<'de> Visitor<'de> for Entries {
-            type Value = WireManifest;
+        struct Items<T, const MAX: usize>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>, const MAX: usize> Visitor<'de> for Items<T, MAX> {
+            type Value = Bounded<T, MAX>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of entries")
+                f.write_str("a list")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WireManifest, A::Error> {
-                let mut entries = Vec::new();
-                let mut count = 0;
-                while count < MAX_ENTRIES {
-                    match seq.next_element::<WireEntry>()? {
-                        Some(entry) => entries.push(entry),
-                        None => return Ok(WireManifest { entries, count }),
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut kept = Vec::new();
+                while kept.len() < MAX {
+                    match seq.next_element::<T>()? {
+                        Some(item) => kept.push(item),
+                        None => {
+                            let count = kept.len();
+                            return Ok(Bounded { kept, count });
+                        }
                     }
-                    count += 1;
                 }
+                let mut count = kept.len();
                 while seq.next_element::<IgnoredAny>()?.is_some() {
                     count += 1;
                 }
-                Ok(WireManifest { entries, count })
+                Ok(Bounded { kept, count })
             }
         }
-        deserializer.deserialize_seq(Entries)
+        deserializer.deserialize_seq(Items(std::marker::PhantomData))
     }
 }
 
