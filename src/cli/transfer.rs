@@ -5,14 +5,16 @@
 
 mod frames;
 mod progress;
+mod receiving;
 mod walk;
 
 use crate::{
     api::relay::{POLL_SECS, RelayClient, Seat, TransferError, Transport, handshake},
     protocol::relay::{Code, Header, MAX_MANIFEST_BYTES, Manifest, data_hello, split_phrase},
 };
-use frames::{stream_in, stream_out};
+use frames::stream_out;
 use rand::rngs::OsRng;
+use receiving::stream_in;
 use std::{
     net::{IpAddr, SocketAddr},
     path::PathBuf,

@@ -1,14 +1,13 @@
 //! The data connection's two directions on blocking threads: the sender seals the header (and a
 //! manifest, then waits for the recipient's answer) and the content into frames and reads the
-//! acknowledgement; the recipient opens them into a [`Sink`] and acknowledges.
+//! acknowledgement; the recipient's half is [`super::receiving`].
 
-use super::{Consent, Delivered, Destination, Outgoing, Result, Source, progress::Progress};
+use super::{Delivered, Outgoing, Result, Source, progress::Progress};
 use crate::{
     api::relay::TransferError,
-    cli::sink::{Kept, Sink},
     protocol::relay::{
-        Ack, Answer, Direction, Error, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT,
-        Manifest, Opener, PREFIX_LEN, Sealer, SharedKey,
+        Ack, Answer, Direction, Error, FRAME_OVERHEAD, FrameReader, MAX_FRAME_PLAINTEXT, Opener,
+        PREFIX_LEN, Sealer, SharedKey,
     },
 };
 use std::time::{Duration, Instant};
@@ -19,7 +18,7 @@ const MAX_ACK: usize = 1024;
 /// Frames sealed per network write.
 const FRAMES_PER_WRITE: usize = 4;
 /// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 1024 * 1024;
+pub(super) const READ_CHUNK: usize = 1024 * 1024;
 /// A data connection that moves nothing for this long is given up.
 const STALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a recipient waits, after its acknowledgement, for the sender's direction to end.
@@ -28,7 +27,7 @@ const END_TIMEOUT: Duration = Duration::from_secs(30);
 /// The data connection as a blocking socket, for the sealing and opening threads: the kernel's
 /// socket buffers overlap the network with the crypto, and bytes go from the file to the socket
 /// (and back) with no copy in between.
-fn blocking(stream: TcpStream) -> Result<std::net::TcpStream> {
+pub(super) fn blocking(stream: TcpStream) -> Result<std::net::TcpStream> {
     let stream = stream.into_std().map_err(|e| e.to_string())?;
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
     stream
@@ -40,7 +39,7 @@ fn blocking(stream: TcpStream) -> Result<std::net::TcpStream> {
     Ok(stream)
 }
 
-fn io_error(doing: &str, e: &std::io::Error) -> String {
+pub(super) fn io_error(doing: &str, e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
             format!(
@@ -221,193 +220,12 @@ fn read_full(input: &mut Source, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// Decrypts the sender's stream into `destination`, then acknowledges. Several files are
-/// written only if `consent` says yes to their manifest.
-pub(super) async fn stream_in(
-    stream: TcpStream,
-    key: &SharedKey,
-    channel: &str,
-    destination: &Destination,
-    consent: Consent,
-) -> Result<Delivered> {
-    let started = Instant::now();
-    let stream = blocking(stream)?;
-    let data_key = key.data_key(channel, Direction::SenderToRecipient);
-    let ack_key = key.data_key(channel, Direction::RecipientToSender);
-    let destination = destination.clone();
-    tokio::task::spawn_blocking(move || {
-        let receiving = Receiving {
-            destination,
-            consent: Some(consent),
-            replies: Sealer::new(&ack_key),
-            header: None,
-            manifest: None,
-            sink: None,
-            received: 0,
-            progress: Progress::new("receiving", 0),
-        };
-        receiving.run(stream, &data_key, started)
-    })
-    .await
-    .map_err(|_| "the receiving thread failed")?
-}
-
-/// One receive on its blocking thread: the header, a manifest being collected, the content.
-struct Receiving {
-    destination: Destination,
-    consent: Option<Consent>,
-    /// Seals the recipient's direction: the answer to a manifest, then the acknowledgement.
-    replies: Sealer,
-    header: Option<Header>,
-    /// The manifest's bytes while they arrive (at most the header's `manifest`).
-    manifest: Option<Vec<u8>>,
-    sink: Option<Sink>,
-    received: u64,
-    progress: Progress,
-}
-
-impl Receiving {
-    /// Opens the sender's frames into a [`Sink`] and acknowledges them; the content is put in
-    /// place only once the sender's direction has ended with nothing after the final frame.
-    fn run(
-        mut self,
-        mut stream: std::net::TcpStream,
-        data_key: &[u8; 32],
-        started: Instant,
-    ) -> Result<Delivered> {
-        use std::io::Read;
-        let mut opener = Opener::new(data_key);
-        let mut frames = FrameReader::new();
-        let outcome = (|| -> Result<()> {
-            loop {
-                while let Some((prefix, body)) =
-                    frames.next_in_place().map_err(|e| e.to_string())?
-                {
-                    let plaintext = opener.open_slice(prefix, body).map_err(|e| e.to_string())?;
-                    self.take(plaintext, &mut stream)?;
-                    if prefix.last {
-                        // Nothing may follow the final frame, not even part of a frame.
-                        return match frames.pending() {
-                            0 => Ok(()),
-                            _ => Err(after_final()),
-                        };
-                    }
-                }
-                let n = frames
-                    .fill(READ_CHUNK, |room| stream.read(room))
-                    .map_err(|e| io_error("receiving", &e))?;
-                if n == 0 {
-                    opener.finish().map_err(|e| e.to_string())?;
-                    return Err("the transfer ended early".into());
-                }
-            }
-        })()
-        .and_then(|()| match &self.header {
-            Some(h) if self.sink.is_some() && self.received == h.size => Ok(()),
-            _ => Err("the transfer is incomplete".into()),
-        })
-        .and_then(|()| {
-            self.progress.done();
-            let ack = Ack::for_received(self.received);
-            reply(&mut stream, &mut self.replies, &ack, true)
-        })
-        .and_then(|()| expect_end(&mut stream));
-        match (outcome, self.header, self.sink) {
-            (Ok(()), Some(header), Some(sink)) => {
-                let mut delivered = Delivered {
-                    kind: header.kind,
-                    bytes: self.received,
-                    path: None,
-                    files: Vec::new(),
-                    text: None,
-                    data_time: started.elapsed(),
-                };
-                match sink.finish()? {
-                    Kept::File(path) => delivered.path = Some(path),
-                    Kept::Files(paths) => delivered.files = paths,
-                    Kept::Text(text) => delivered.text = Some(text),
-                    Kept::Stdout => {}
-                }
-                Ok(delivered)
-            }
-            (outcome, _, sink) => {
-                if let Some(sink) = sink {
-                    sink.discard();
-                }
-                Err(outcome
-                    .err()
-                    .unwrap_or_else(|| "the transfer is incomplete".into()))
-            }
-        }
-    }
-
-    /// One opened frame: the header, a piece of the manifest, or content.
-    fn take(&mut self, plaintext: &[u8], stream: &mut std::net::TcpStream) -> Result<()> {
-        let Some(header) = &self.header else {
-            let header = Header::decode(plaintext).map_err(|e| e.to_string())?;
-            self.progress = Progress::new("receiving", header.size);
-            match header.manifest {
-                // Bounded by the header's check (≤ MAX_MANIFEST_BYTES).
-                Some(len) => self.manifest = Some(Vec::with_capacity(len as usize)),
-                None => self.sink = Some(Sink::create(&header, &self.destination)?),
-            }
-            self.header = Some(header);
-            return Ok(());
-        };
-        if let Some(bytes) = &mut self.manifest {
-            let want = header.manifest.unwrap_or(0);
-            if (bytes.len() + plaintext.len()) as u64 > want {
-                return Err("the sender's list of files is longer than it announced".into());
-            }
-            bytes.extend_from_slice(plaintext);
-            if bytes.len() as u64 == want {
-                let size = header.size;
-                let bytes = self.manifest.take().unwrap_or_default();
-                return self.answer(&bytes, size, stream);
-            }
-            return Ok(());
-        }
-        self.received += plaintext.len() as u64;
-        if self.received > header.size {
-            return Err("the sender sent more than it announced".into());
-        }
-        if let Some(sink) = &mut self.sink {
-            sink.write(plaintext)?;
-        }
-        self.progress.update(self.received);
-        Ok(())
-    }
-
-    /// Checks the complete manifest, asks, and answers the sender: the content comes only
-    /// after a yes. Every refusal is answered with a no, so the sender stops at once.
-    fn answer(&mut self, bytes: &[u8], size: u64, stream: &mut std::net::TcpStream) -> Result<()> {
-        let decided = Manifest::decode(bytes, size)
-            .map_err(|e| TransferError::from(e.to_string()))
-            .and_then(|manifest| {
-                let consent = self.consent.take().ok_or("asked twice")?;
-                consent(&manifest)?;
-                Ok(manifest)
-            })
-            .and_then(|manifest| Ok(Sink::create_files(&manifest, &self.destination)?));
-        match decided {
-            Ok(sink) => {
-                self.sink = Some(sink);
-                reply(stream, &mut self.replies, &Answer::encode(true), false)
-            }
-            Err(e) => {
-                let _ = reply(stream, &mut self.replies, &Answer::encode(false), true);
-                Err(e)
-            }
-        }
-    }
-}
-
-fn after_final() -> TransferError {
+pub(super) fn after_final() -> TransferError {
     format!("the sender broke the protocol: {}", Error::AfterFinal).into()
 }
 
 /// Seals one frame of the recipient's direction; the final one ends that direction.
-fn reply(
+pub(super) fn reply(
     stream: &mut std::net::TcpStream,
     sealer: &mut Sealer,
     message: &[u8],
@@ -426,7 +244,7 @@ fn reply(
 
 /// Waits for the sender's direction to end (a TCP sender half-closes after its final frame, a
 /// browser closes once it has the acknowledgement); any byte before that end is an error.
-fn expect_end(stream: &mut std::net::TcpStream) -> Result<()> {
+pub(super) fn expect_end(stream: &mut std::net::TcpStream) -> Result<()> {
     use std::io::{ErrorKind, Read};
     stream
         .set_read_timeout(Some(END_TIMEOUT))
