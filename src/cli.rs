@@ -25,7 +25,8 @@ pub struct Cli {
 enum Command {
     /// Run the web app, the HTTP API and the relay (the default).
     Serve(ServeArgs),
-    /// Send a file, standard input (`-`) or a text to whoever enters the code this prints.
+    /// Send files and folders, standard input (`-`) or a text to whoever enters the code this
+    /// prints.
     Send(SendArgs),
     /// Receive what a sender sends; asks for the code (or reads ZKRELAY_CODE).
     Receive(ReceiveArgs),
@@ -104,9 +105,16 @@ struct RelayArgs {
 struct SendArgs {
     #[command(flatten)]
     relay: RelayArgs,
-    /// The file to send, or `-` for standard input.
-    #[arg(required_unless_present = "text", conflicts_with = "text")]
-    file: Option<PathBuf>,
+    /// Files and folders to send, or `-` for standard input. A folder is sent whole, in name
+    /// order; symbolic links inside it are skipped (each named on stderr), never followed; one
+    /// named here is followed. The recipient sees the list and accepts it before anything is
+    /// written.
+    #[arg(
+        required_unless_present = "text",
+        conflicts_with = "text",
+        value_name = "PATH"
+    )]
+    paths: Vec<PathBuf>,
     /// Send this text instead of a file.
     #[arg(long)]
     text: Option<String>,
@@ -119,9 +127,13 @@ struct ReceiveArgs {
     /// Folder for received files (never overwritten; names are sanitized).
     #[arg(long, short, default_value = ".")]
     dir: PathBuf,
-    /// Write whatever arrives to standard output instead.
+    /// Write whatever arrives to standard output instead (a text or one file).
     #[arg(long)]
     stdout: bool,
+    /// Accept several files without asking (without a terminal to ask on, they are declined
+    /// unless this is given).
+    #[arg(long, short)]
+    yes: bool,
 }
 
 #[derive(Debug, Default, Args)]
@@ -211,11 +223,16 @@ fn endpoint(args: &RelayArgs) -> transfer::Endpoint {
 }
 
 async fn send(args: SendArgs) -> Result<(), String> {
-    let payload = match (&args.text, &args.file) {
+    let payload = match (&args.text, args.paths.as_slice()) {
         (Some(text), _) => transfer::Payload::Text(text.clone()),
-        (None, Some(path)) if path.as_os_str() == "-" => transfer::Payload::Stdin,
-        (None, Some(path)) => transfer::Payload::File(path.clone()),
-        (None, None) => return Err("nothing to send".into()),
+        (None, []) => return Err("nothing to send".into()),
+        (None, [path]) if path.as_os_str() == "-" => transfer::Payload::Stdin,
+        (None, paths) if paths.iter().any(|p| p.as_os_str() == "-") => {
+            return Err("`-` (standard input) cannot be sent with other files".into());
+        }
+        // One file keeps the one-file header that every receiver (and the pages) reads.
+        (None, [path]) if path.is_file() => transfer::Payload::File(path.clone()),
+        (None, paths) => transfer::Payload::Files(paths.to_vec()),
     };
     let mut code = code_from_env();
     loop {
@@ -284,13 +301,74 @@ async fn receive(args: ReceiveArgs) -> Result<(), String> {
     } else {
         transfer::Destination::Folder(args.dir.clone())
     };
-    let done = transfer::receive(&endpoint(&args.relay), phrase.trim(), &destination).await?;
+    let yes = args.yes;
+    let consent: transfer::Consent = Box::new(move |manifest| ask_accept(manifest, yes));
+    let done =
+        transfer::receive_asking(&endpoint(&args.relay), phrase.trim(), &destination, consent)
+            .await?;
     match (&done.path, &done.text) {
         (Some(path), _) => eprintln!("received {} into {}", done.summary(), path.display()),
         (None, Some(text)) => println!("{text}"),
+        (None, None) if !done.files.is_empty() => {
+            eprintln!("received {} into:", done.summary());
+            for path in &done.files {
+                eprintln!("  {}", path.display());
+            }
+        }
         (None, None) => eprintln!("received {}", done.summary()),
     }
     Ok(())
+}
+
+/// Entries of a manifest shown before the question.
+const SHOWN_ENTRIES: usize = 20;
+
+/// Shows what several files would be written and asks on the terminal (`yes` accepts without
+/// asking; without a terminal, the answer is no).
+fn ask_accept(manifest: &crate::protocol::relay::Manifest, yes: bool) -> Result<(), String> {
+    use std::io::{BufRead, IsTerminal, Read, Write};
+    let entries = manifest.entries();
+    let files = manifest.file_count();
+    eprintln!(
+        "The sender offers {files} files and {} folders, {} in all:",
+        entries.len() - files,
+        readable_size(manifest.total_size())
+    );
+    for entry in entries.iter().take(SHOWN_ENTRIES) {
+        eprintln!("  {}", entry.display());
+    }
+    if entries.len() > SHOWN_ENTRIES {
+        eprintln!("  … and {} more", entries.len() - SHOWN_ENTRIES);
+    }
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "several files were offered and there is no terminal to ask: declined \
+                    (receive with --yes to accept them)"
+                .into(),
+        );
+    }
+    eprint!("Accept? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let read = std::io::stdin().lock().take(64).read_line(&mut line);
+    if read.is_ok() && matches!(line.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err("you declined the files; nothing was written".into())
+    }
+}
+
+/// `n` bytes for people: `512 bytes`, `3.4 MB`.
+fn readable_size(n: u64) -> String {
+    match n {
+        0..1_000 => format!("{n} bytes"),
+        1_000..1_000_000 => format!("{:.1} kB", n as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", n as f64 / 1e6),
+        _ => format!("{:.1} GB", n as f64 / 1e9),
+    }
 }
 
 fn print_seen(seen: identify::Seen) {

@@ -6,15 +6,11 @@
 
 mod common;
 
-use common::{TestServer, client_from};
-use rand::rngs::OsRng;
-use serde_json::{Value, json};
+use common::{TestServer, listing, malicious_sender};
 use std::net::IpAddr;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpSocket;
 use zkrelay::api::relay::START_AGAIN;
 use zkrelay::cli::transfer::{self, Delivered, Destination, Endpoint, Payload};
-use zkrelay::protocol::relay::{Code, Direction, Header, Sealer, SenderPake};
+use zkrelay::protocol::relay::{Code, Header, Sealer};
 
 fn endpoint(server: &TestServer, last: u8) -> Endpoint {
     Endpoint {
@@ -130,16 +126,6 @@ async fn a_wrong_code_aborts_both_sides_and_sends_nothing() {
     server.stop().await.unwrap();
 }
 
-/// The names in `dir`.
-fn listing(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_255_byte_name_is_cut_so_that_every_derived_name_fits() {
     let server = TestServer::start(|_| {}).await;
@@ -212,64 +198,13 @@ async fn a_stale_partial_file_neither_blocks_nor_taints_a_retry() {
 /// Builds the bytes a malicious sender puts on the data connection from its data key.
 type Attack = fn(&[u8; 32]) -> Vec<u8>;
 
-/// A sender that follows the protocol up to the data connection, then sends `frames(data key)`.
-async fn malicious_sender(server: &TestServer, code: &Code, frames: Attack) {
-    let http = client_from(2);
-    let call = |req: reqwest::RequestBuilder| async move {
-        let v: Value = req.send().await.unwrap().json().await.unwrap();
-        assert_eq!(v["success"], true, "{v}");
-        v
-    };
-    let opened = call(
-        http.post(server.url("/open"))
-            .json(&json!({"channel": "666666-cedar"})),
-    )
-    .await;
-    let uuid = opened["uuid"].as_str().unwrap().to_owned();
-    let (pake, x) = SenderPake::start(OsRng, code);
-    call(
-        http.post(server.url("/channel/666666-cedar"))
-            .json(&json!({"uuid": uuid, "x": x, "curve": "ed25519"})),
-    )
-    .await;
-    let got =
-        call(http.get(server.url(&format!("/sender/666666-cedar/y?uuid={uuid}&wait=10")))).await;
-    let key = pake.finish(got["y"].as_str().unwrap()).unwrap();
-    key.confirm_hh_k(got["hh_k"].as_str().unwrap()).unwrap();
-    call(
-        http.post(server.url("/sender/666666-cedar/h_k"))
-            .json(&json!({"uuid": uuid, "h_k": key.h_k()})),
-    )
-    .await;
-    call(http.get(server.url(&format!("/sender/666666-cedar/open?uuid={uuid}")))).await;
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.bind(([127, 0, 0, 2], 0).into()).unwrap();
-    let mut stream = BufReader::new(socket.connect(server.data_addr).await.unwrap());
-    let hello = format!("zkrelay-data 2 666666-cedar {uuid} {}\n", key.h_k());
-    stream.get_mut().write_all(hello.as_bytes()).await.unwrap();
-    let mut ok = String::new();
-    stream.read_line(&mut ok).await.unwrap();
-    assert_eq!(ok, "ok\n");
-    let bytes = frames(&key.data_key("666666-cedar", Direction::SenderToRecipient));
-    let _ = stream.get_mut().write_all(&bytes).await;
-    let _ = stream.get_mut().shutdown().await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
     let attacks: [(&str, &str, Attack); 3] = [
         ("replayed", "failed authentication", |k| {
             let s = &mut Sealer::new(k);
             let h = s
-                .seal(
-                    &Header {
-                        kind: "file".into(),
-                        name: Some("x.bin".into()),
-                        size: 8,
-                    }
-                    .encode(),
-                    false,
-                )
+                .seal(&Header::file("x.bin".into(), 8).encode(), false)
                 .unwrap();
             let a = s.seal(b"aaaa", false).unwrap();
             [h, a.clone(), a].concat()
@@ -277,15 +212,7 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
         ("altered", "failed authentication", |k| {
             let s = &mut Sealer::new(k);
             let h = s
-                .seal(
-                    &Header {
-                        kind: "file".into(),
-                        name: Some("x.bin".into()),
-                        size: 4,
-                    }
-                    .encode(),
-                    false,
-                )
+                .seal(&Header::file("x.bin".into(), 4).encode(), false)
                 .unwrap();
             let mut a = s.seal(b"aaaa", true).unwrap();
             a[6] ^= 0x80;
@@ -294,15 +221,7 @@ async fn replayed_altered_or_truncated_ciphertext_is_rejected() {
         ("truncated", "ended before its final frame", |k| {
             let s = &mut Sealer::new(k);
             let h = s
-                .seal(
-                    &Header {
-                        kind: "file".into(),
-                        name: Some("x.bin".into()),
-                        size: 8,
-                    }
-                    .encode(),
-                    false,
-                )
+                .seal(&Header::file("x.bin".into(), 8).encode(), false)
                 .unwrap();
             let a = s.seal(b"aaaa", false).unwrap();
             [h, a].concat()
@@ -342,15 +261,7 @@ async fn attack_fails(what: &str, expected: &str, frames: Attack) {
 /// The header and a complete, valid content whose last frame is final: 4 bytes `"done"`.
 fn complete_stream(sealer: &mut Sealer) -> Vec<u8> {
     let h = sealer
-        .seal(
-            &Header {
-                kind: "file".into(),
-                name: Some("x.bin".into()),
-                size: 4,
-            }
-            .encode(),
-            false,
-        )
+        .seal(&Header::file("x.bin".into(), 4).encode(), false)
         .unwrap();
     [h, sealer.seal(b"done", true).unwrap()].concat()
 }

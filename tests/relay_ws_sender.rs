@@ -64,11 +64,7 @@ async fn page_sender(server: &TestServer, code: &Code, after_ack: Option<&'stati
             .key
             .data_key("777777-cedar", Direction::SenderToRecipient),
     );
-    let header = Header {
-        kind: "file".into(),
-        name: Some("page.bin".into()),
-        size: 5,
-    };
+    let header = Header::file("page.bin".into(), 5);
     for (bytes, last) in [(header.encode(), false), (b"hello".to_vec(), true)] {
         let frame = sealer.seal(&bytes, last).unwrap();
         ws.send(Message::binary(frame)).await.unwrap();

@@ -1,5 +1,5 @@
 //! Where `zkrelay receive` puts what arrives: a file in the chosen folder, a text in memory, or
-//! standard output.
+//! standard output; several files and folders go through [`files::FilesSink`].
 //!
 //! A file is written under a hidden partial name of its own, `.{name}.{8 hex}.zkrelay-partial`,
 //! created exclusively with a random part: a leftover of a crashed receive (or one running in
@@ -9,8 +9,12 @@
 //! elsewhere), so nothing is overwritten, not even a file created while the content arrived.
 //! Names are cut (see [`MAX_NAME`]) so that every name derived from them fits in 255 bytes.
 
+mod files;
+
 use super::transfer::Destination;
-use crate::protocol::relay::{Header, MAX_FILENAME_BYTES, sanitize_filename, shorten_filename};
+use crate::protocol::relay::{
+    Header, MAX_FILENAME_BYTES, Manifest, sanitize_filename, shorten_filename,
+};
 use rand::{RngCore, rngs::OsRng};
 use std::{
     fs::File,
@@ -44,8 +48,20 @@ pub(super) const MAX_NAME: usize = MAX_FILENAME_BYTES
 /// Where received content is written.
 pub(super) enum Sink {
     File(FileSink),
+    Files(files::FilesSink),
     Text(Vec<u8>),
     Stdout(io::Stdout),
+}
+
+/// What a complete transfer left.
+pub(super) enum Kept {
+    /// A file, at this path.
+    File(PathBuf),
+    /// Several files: where each top-level entry went.
+    Files(Vec<PathBuf>),
+    Text(String),
+    /// Written to standard output.
+    Stdout,
 }
 
 impl Sink {
@@ -66,10 +82,19 @@ impl Sink {
         }
     }
 
+    /// Several files of `manifest` (already checked and accepted) into `destination`.
+    pub(super) fn create_files(manifest: &Manifest, destination: &Destination) -> Result<Self> {
+        match destination {
+            Destination::Folder(dir) => files::FilesSink::create(manifest, dir).map(Sink::Files),
+            Destination::Stdout => Err("several files cannot go to standard output".into()),
+        }
+    }
+
     pub(super) fn write(&mut self, bytes: &[u8]) -> Result<()> {
         use std::io::Write;
         match self {
             Sink::File(sink) => sink.write(bytes),
+            Sink::Files(sink) => sink.write(bytes),
             Sink::Text(buf) => {
                 buf.extend_from_slice(bytes);
                 Ok(())
@@ -78,15 +103,16 @@ impl Sink {
         }
     }
 
-    /// Puts the complete content in place: the file's path, or the text.
-    pub(super) fn finish(self) -> Result<(Option<PathBuf>, Option<String>)> {
+    /// Puts the complete content in place.
+    pub(super) fn finish(self) -> Result<Kept> {
         use std::io::Write;
         match self {
-            Sink::File(sink) => sink.place().map(|path| (Some(path), None)),
-            Sink::Text(bytes) => Ok((None, Some(String::from_utf8_lossy(&bytes).into_owned()))),
+            Sink::File(sink) => sink.place().map(Kept::File),
+            Sink::Files(sink) => sink.place().map(Kept::Files),
+            Sink::Text(bytes) => Ok(Kept::Text(String::from_utf8_lossy(&bytes).into_owned())),
             Sink::Stdout(mut out) => {
                 out.flush().map_err(|e| e.to_string())?;
-                Ok((None, None))
+                Ok(Kept::Stdout)
             }
         }
     }
@@ -152,7 +178,7 @@ impl FileSink {
         let Some(partial) = self.partial.clone() else {
             return Err("the file was already placed".into());
         };
-        for name in numbered_names(&self.name) {
+        for name in numbered_names(&self.name, false) {
             let target = self.dir.join(&name);
             match move_no_replace(&partial, &target) {
                 Ok(()) => {
@@ -180,10 +206,10 @@ impl Drop for FileSink {
     }
 }
 
-/// `name`, then `stem (1).ext` … `stem (MAX_NUMBER).ext`.
-fn numbered_names(name: &str) -> impl Iterator<Item = String> + '_ {
+/// `name`, then `stem (1).ext` … `stem (MAX_NUMBER).ext` (a folder's: `name (1)` …).
+fn numbered_names(name: &str, folder: bool) -> impl Iterator<Item = String> + '_ {
     let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) if !s.is_empty() => (s, Some(e)),
+        Some((s, e)) if !s.is_empty() && !folder => (s, Some(e)),
         _ => (name, None),
     };
     std::iter::once(name.to_owned()).chain((1..=MAX_NUMBER).map(move |i| match ext {
@@ -234,11 +260,7 @@ mod tests {
     use super::*;
 
     fn header(name: &str) -> Header {
-        Header {
-            kind: "file".into(),
-            name: Some(name.into()),
-            size: 3,
-        }
+        Header::file(name.into(), 3)
     }
 
     fn listing(dir: &Path) -> Vec<String> {
@@ -261,8 +283,10 @@ mod tests {
         sink.write(b"new").unwrap();
         // Someone else creates the name while the content is arriving.
         std::fs::write(dir.path().join("a.txt"), b"old").unwrap();
-        let (path, _) = sink.finish().unwrap();
-        assert_eq!(path.unwrap(), dir.path().join("a (1).txt"));
+        let Kept::File(path) = sink.finish().unwrap() else {
+            panic!("not a file")
+        };
+        assert_eq!(path, dir.path().join("a (1).txt"));
         assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"old");
         assert_eq!(std::fs::read(dir.path().join("a (1).txt")).unwrap(), b"new");
         assert_eq!(listing(dir.path()), ["a (1).txt", "a.txt"]);
@@ -299,9 +323,15 @@ mod tests {
             let partial = sink.partial.clone().unwrap();
             let partial = partial.file_name().unwrap().len();
             assert!(partial <= MAX_FILENAME_BYTES, "{partial}");
-            let longest = numbered_names(&sink.name).map(|n| n.len()).max().unwrap();
+            let longest = numbered_names(&sink.name, false)
+                .map(|n| n.len())
+                .max()
+                .unwrap();
             assert!(longest <= MAX_FILENAME_BYTES, "{longest}");
-            assert_eq!(numbered_names(&sink.name).count(), 1 + MAX_NUMBER as usize);
+            assert_eq!(
+                numbered_names(&sink.name, false).count(),
+                1 + MAX_NUMBER as usize
+            );
         }
         // A short extension is kept.
         let sink = FileSink::create(dir.path(), &format!("{}a.txt", "é".repeat(125))).unwrap();

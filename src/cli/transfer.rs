@@ -4,13 +4,17 @@
 //! data connection. They are library functions so tests run them in-process against a real server.
 
 mod frames;
+mod progress;
+mod receiving;
+mod walk;
 
 use crate::{
     api::relay::{POLL_SECS, RelayClient, Seat, TransferError, Transport, handshake},
-    protocol::relay::{Code, Header, data_hello, split_phrase},
+    protocol::relay::{Code, Header, MAX_MANIFEST_BYTES, Manifest, data_hello, split_phrase},
 };
-use frames::{stream_in, stream_out};
+use frames::stream_out;
 use rand::rngs::OsRng;
+use receiving::stream_in;
 use std::{
     net::{IpAddr, SocketAddr},
     path::PathBuf,
@@ -38,9 +42,16 @@ pub struct Endpoint {
 pub enum Payload {
     Text(String),
     File(PathBuf),
+    /// Several files and folders (each folder walked in name order, symbolic links in it
+    /// skipped): a manifest, then their contents.
+    Files(Vec<PathBuf>),
     /// Standard input, sent as a file named `stdin`.
     Stdin,
 }
+
+/// Asked before several files are written, with their checked manifest: `Ok` to accept, else
+/// why not (the sender is told no, nothing is written, and `receive` fails with the reason).
+pub type Consent = Box<dyn FnOnce(&Manifest) -> std::result::Result<(), String> + Send>;
 
 /// Where received content goes.
 #[derive(Debug, Clone)]
@@ -58,6 +69,8 @@ pub struct Delivered {
     pub bytes: u64,
     /// Where a received file was written (receive side).
     pub path: Option<PathBuf>,
+    /// Where each top-level file or folder of several went (receive side).
+    pub files: Vec<PathBuf>,
     /// Received text (receive side, when the destination is a folder).
     pub text: Option<String>,
     /// How long the encrypted data took, from the stapled connection to the acknowledgement.
@@ -146,13 +159,13 @@ pub async fn send(
         },
     };
     // Everything that can fail locally fails before the relay is involved.
-    let (header, source) = open_payload(&payload).await?;
+    let outgoing = open_payload(&payload).await?;
     let api = Api::new(endpoint)?.relay();
     let seat = api.open_sender(channel_name.as_deref()).await?;
     let result = async {
         let confirmed = handshake::sender(&api, &seat, &code, OsRng, announce).await?;
         let stream = connect_data(&api, endpoint, &seat, &confirmed.h_k).await?;
-        stream_out(stream, &confirmed.key, &seat.channel, header, source).await
+        stream_out(stream, &confirmed.key, &seat.channel, outgoing).await
     }
     .await;
     if result.is_err() {
@@ -161,11 +174,25 @@ pub async fn send(
     result
 }
 
-/// Receives from the sender who shared `phrase_text` (`channel-words`).
+/// Receives a text or one file from the sender who shared `phrase_text` (`channel-words`);
+/// several files are declined (see [`receive_asking`]).
 pub async fn receive(
     endpoint: &Endpoint,
     phrase_text: &str,
     destination: &Destination,
+) -> Result<Delivered> {
+    let decline: Consent =
+        Box::new(|_| Err("several files were offered and not asked for: declined".into()));
+    receive_asking(endpoint, phrase_text, destination, decline).await
+}
+
+/// Receives from the sender who shared `phrase_text`; several files are written only once
+/// `consent` accepts their manifest.
+pub async fn receive_asking(
+    endpoint: &Endpoint,
+    phrase_text: &str,
+    destination: &Destination,
+    consent: Consent,
 ) -> Result<Delivered> {
     let (channel, code) = split_phrase(phrase_text).map_err(|e| e.to_string())?;
     if let Destination::Folder(dir) = destination
@@ -178,7 +205,7 @@ pub async fn receive(
     let result = async {
         let confirmed = handshake::recipient(&api, &seat, &code, OsRng).await?;
         let stream = connect_data(&api, endpoint, &seat, &confirmed.h_k).await?;
-        stream_in(stream, &confirmed.key, &seat.channel, destination).await
+        stream_in(stream, &confirmed.key, &seat.channel, destination, consent).await
     }
     .await;
     if result.is_err() {
@@ -255,16 +282,36 @@ async fn connect_data(
 /// The content to send, read on a blocking thread.
 type Source = Box<dyn std::io::Read + Send>;
 
-async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
-    Ok(match payload {
+/// What the sender seals: the header, the manifest (several files) and the content.
+pub(super) struct Outgoing {
+    header: Header,
+    manifest: Option<Vec<u8>>,
+    source: Source,
+}
+
+async fn open_payload(payload: &Payload) -> Result<Outgoing> {
+    let (header, source): (Header, Source) = match payload {
         Payload::Text(text) => (
-            Header {
-                kind: "text".into(),
-                name: None,
-                size: text.len() as u64,
-            },
+            Header::text(text.len() as u64),
             Box::new(std::io::Cursor::new(text.clone().into_bytes())),
         ),
+        Payload::Files(paths) => {
+            let paths = paths.clone();
+            let (manifest, source) = tokio::task::spawn_blocking(move || walk::collect(&paths))
+                .await
+                .map_err(|_| "the thread reading the folders failed")??;
+            let bytes = manifest.encode();
+            if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+                return Err(
+                    "the list of these files is over 16 MiB: send an archive instead".into(),
+                );
+            }
+            return Ok(Outgoing {
+                header: Header::files(bytes.len() as u64, manifest.total_size()),
+                manifest: Some(bytes),
+                source: Box::new(source),
+            });
+        }
         Payload::File(path) => {
             let file = std::fs::File::open(path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -273,14 +320,7 @@ async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "file".into());
-            (
-                Header {
-                    kind: "file".into(),
-                    name: Some(name),
-                    size,
-                },
-                Box::new(file),
-            )
+            (Header::file(name, size), Box::new(file))
         }
         Payload::Stdin => {
             // Standard input's length is unknown ahead: read it fully (bounded by memory).
@@ -290,13 +330,14 @@ async fn open_payload(payload: &Payload) -> Result<(Header, Source)> {
                 .await
                 .map_err(|e| format!("cannot read standard input: {e}"))?;
             (
-                Header {
-                    kind: "file".into(),
-                    name: Some("stdin".into()),
-                    size: bytes.len() as u64,
-                },
+                Header::file("stdin".into(), bytes.len() as u64),
                 Box::new(std::io::Cursor::new(bytes)),
             )
         }
+    };
+    Ok(Outgoing {
+        header,
+        manifest: None,
+        source,
     })
 }

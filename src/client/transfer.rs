@@ -278,19 +278,11 @@ async fn stream_out(
 ) -> Result<u64> {
     let (header, source) = match outgoing {
         Outgoing::Text(t) => (
-            Header {
-                kind: "text".into(),
-                name: None,
-                size: t.len() as u64,
-            },
+            Header::text(t.len() as u64),
             Source::Text(Uint8Array::from(t.as_bytes())),
         ),
         Outgoing::File(file) => (
-            Header {
-                kind: "file".into(),
-                name: Some(file.name()),
-                size: file.size() as u64,
-            },
+            Header::file(file.name(), file.size() as u64),
             Source::File(file),
         ),
     };
@@ -375,6 +367,9 @@ async fn stream_in(
     .await?;
     let (first, mut last) = data.next_opened(&mut opener).await?;
     let header = Header::decode(&first.to_vec()).map_err(|e| e.to_string())?;
+    if header.is_files() {
+        return Err("the sender sends several files: receive them with `zkrelay receive`".into());
+    }
     if header.size > MAX_BROWSER_BYTES {
         return Err("too large for a browser tab; use the zkrelay CLI".into());
     }

@@ -10,8 +10,10 @@
 //! - [`Sealer`] / [`Opener`] / [`FrameReader`] — AES-256-GCM frames with counter nonces and an
 //!   authenticated final flag: replayed, reordered, truncated or altered data is an error.
 //!   [`Sequence`] holds the frame rules for the browser's WebCrypto backend too.
+//! - [`Header`] — the first frame: a text, one file or (stream version 2) several files, whose
+//!   [`Manifest`] follows, checked whole before anything is written.
 //! - [`sanitize_filename`] — a received name reduced to a safe single component.
-//! - [`data_hello`] and [`Ack`] — the data connection's own two messages. (The HTTP steps up to a confirmed
+//! - [`data_hello`], [`Answer`] and [`Ack`] — the data connection's own messages. (The HTTP steps up to a confirmed
 //!   key are `api::relay::handshake`.)
 //!
 //! Randomness comes from the caller (`rand_core` 0.6, as `spake2` uses).
@@ -20,17 +22,23 @@ mod code;
 mod data;
 mod filename;
 mod frame;
+mod header;
+mod manifest;
 mod pake;
 
 pub use code::{
     CHANNEL_NAMES, Code, MAX_CODE_TEXT, WORDLIST, WORDS, channel_name, is_channel_name, phrase,
     split_phrase,
 };
-pub use data::{Ack, DATA_VERSION, data_hello};
-pub use filename::{MAX_FILENAME_BYTES, sanitize_filename, shorten_filename};
+pub use data::{Ack, Answer, DATA_VERSION, data_hello};
+pub use filename::{MAX_FILENAME_BYTES, is_hidden_char, sanitize_filename, shorten_filename};
 pub use frame::{
-    FRAME_OVERHEAD, Frame, FrameParams, FrameReader, Header, MAX_FRAME_CIPHERTEXT,
-    MAX_FRAME_PLAINTEXT, MAX_HEADER, Opener, PREFIX_LEN, Prefix, Sealer, Sequence,
+    FRAME_OVERHEAD, Frame, FrameParams, FrameReader, MAX_FRAME_CIPHERTEXT, MAX_FRAME_PLAINTEXT,
+    Opener, PREFIX_LEN, Prefix, Sealer, Sequence,
+};
+pub use header::{Header, MAX_HEADER, STREAM_VERSION};
+pub use manifest::{
+    Entry, MAX_DEPTH, MAX_ENTRIES, MAX_MANIFEST_BYTES, MODE_BITS, Manifest, ManifestError, Refusal,
 };
 pub use pake::{CURVE, Direction, RecipientPake, SenderPake, SharedKey, check_curve};
 
@@ -63,4 +71,8 @@ pub enum Error {
     BadHeader,
     #[error("the file name is empty or unusable")]
     BadFilename,
+    #[error("the sender uses a newer zkrelay: update this one to receive it")]
+    NewerVersion,
+    #[error("the list of files is empty or larger than 16 MiB")]
+    ManifestTooLarge,
 }

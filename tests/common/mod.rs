@@ -3,8 +3,13 @@
 
 pub mod identify;
 
+use rand::rngs::OsRng;
+use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpSocket;
 use tokio::{net::TcpListener, sync::oneshot};
+use zkrelay::protocol::relay::{Code, Direction, SenderPake};
 use zkrelay::server::{self, AppState, Config};
 
 pub struct TestServer {
@@ -109,4 +114,61 @@ pub fn client_from(last: u8) -> reqwest::Client {
         .local_address(IpAddr::from([127, 0, 0, last]))
         .build()
         .expect("client")
+}
+
+/// A sender that follows the protocol up to the data connection, then sends `frames(data key)`.
+pub async fn malicious_sender(
+    server: &TestServer,
+    code: &Code,
+    frames: impl FnOnce(&[u8; 32]) -> Vec<u8>,
+) {
+    let http = client_from(2);
+    let call = |req: reqwest::RequestBuilder| async move {
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        assert_eq!(v["success"], true, "{v}");
+        v
+    };
+    let opened = call(
+        http.post(server.url("/open"))
+            .json(&json!({"channel": "666666-cedar"})),
+    )
+    .await;
+    let uuid = opened["uuid"].as_str().unwrap().to_owned();
+    let (pake, x) = SenderPake::start(OsRng, code);
+    call(
+        http.post(server.url("/channel/666666-cedar"))
+            .json(&json!({"uuid": uuid, "x": x, "curve": "ed25519"})),
+    )
+    .await;
+    let got =
+        call(http.get(server.url(&format!("/sender/666666-cedar/y?uuid={uuid}&wait=10")))).await;
+    let key = pake.finish(got["y"].as_str().unwrap()).unwrap();
+    key.confirm_hh_k(got["hh_k"].as_str().unwrap()).unwrap();
+    call(
+        http.post(server.url("/sender/666666-cedar/h_k"))
+            .json(&json!({"uuid": uuid, "h_k": key.h_k()})),
+    )
+    .await;
+    call(http.get(server.url(&format!("/sender/666666-cedar/open?uuid={uuid}")))).await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(([127, 0, 0, 2], 0).into()).unwrap();
+    let mut stream = BufReader::new(socket.connect(server.data_addr).await.unwrap());
+    let hello = format!("zkrelay-data 2 666666-cedar {uuid} {}\n", key.h_k());
+    stream.get_mut().write_all(hello.as_bytes()).await.unwrap();
+    let mut ok = String::new();
+    stream.read_line(&mut ok).await.unwrap();
+    assert_eq!(ok, "ok\n");
+    let bytes = frames(&key.data_key("666666-cedar", Direction::SenderToRecipient));
+    let _ = stream.get_mut().write_all(&bytes).await;
+    let _ = stream.get_mut().shutdown().await;
+}
+
+/// The names directly in `dir`, sorted.
+pub fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
 }

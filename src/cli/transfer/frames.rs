@@ -1,20 +1,16 @@
-//! The data connection's two directions on blocking threads: the sender seals the header and the
-//! content into frames and reads the acknowledgement; the recipient opens them into a [`Sink`]
-//! and acknowledges.
+//! The data connection's two directions on blocking threads: the sender seals the header (and a
+//! manifest, then waits for the recipient's answer) and the content into frames and reads the
+//! acknowledgement; the recipient's half is [`super::receiving`].
 
-use super::{Delivered, Destination, Result, Source};
+use super::{Delivered, Outgoing, Result, Source, progress::Progress};
 use crate::{
     api::relay::TransferError,
-    cli::sink::Sink,
     protocol::relay::{
-        Ack, Direction, Error, FRAME_OVERHEAD, FrameReader, Header, MAX_FRAME_PLAINTEXT, Opener,
+        Ack, Answer, Direction, Error, FRAME_OVERHEAD, FrameReader, MAX_FRAME_PLAINTEXT, Opener,
         PREFIX_LEN, Sealer, SharedKey,
     },
 };
-use std::{
-    io::IsTerminal,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 /// Largest acknowledgement the sender reads back.
@@ -22,7 +18,7 @@ const MAX_ACK: usize = 1024;
 /// Frames sealed per network write.
 const FRAMES_PER_WRITE: usize = 4;
 /// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 1024 * 1024;
+pub(super) const READ_CHUNK: usize = 1024 * 1024;
 /// A data connection that moves nothing for this long is given up.
 const STALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long a recipient waits, after its acknowledgement, for the sender's direction to end.
@@ -31,7 +27,7 @@ const END_TIMEOUT: Duration = Duration::from_secs(30);
 /// The data connection as a blocking socket, for the sealing and opening threads: the kernel's
 /// socket buffers overlap the network with the crypto, and bytes go from the file to the socket
 /// (and back) with no copy in between.
-fn blocking(stream: TcpStream) -> Result<std::net::TcpStream> {
+pub(super) fn blocking(stream: TcpStream) -> Result<std::net::TcpStream> {
     let stream = stream.into_std().map_err(|e| e.to_string())?;
     stream.set_nonblocking(false).map_err(|e| e.to_string())?;
     stream
@@ -43,7 +39,7 @@ fn blocking(stream: TcpStream) -> Result<std::net::TcpStream> {
     Ok(stream)
 }
 
-fn io_error(doing: &str, e: &std::io::Error) -> String {
+pub(super) fn io_error(doing: &str, e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
             format!(
@@ -55,27 +51,28 @@ fn io_error(doing: &str, e: &std::io::Error) -> String {
     }
 }
 
-/// Encrypts header and content to the recipient, then reads its acknowledgement.
+/// Encrypts the header, the manifest (if any) and the content to the recipient, then reads its
+/// acknowledgement.
 pub(super) async fn stream_out(
     stream: TcpStream,
     key: &SharedKey,
     channel: &str,
-    header: Header,
-    source: Source,
+    outgoing: Outgoing,
 ) -> Result<Delivered> {
     let started = Instant::now();
     let stream = blocking(stream)?;
     let data_key = key.data_key(channel, Direction::SenderToRecipient);
     let ack_key = key.data_key(channel, Direction::RecipientToSender);
-    let total = header.size;
-    let kind = header.kind.clone();
-    tokio::task::spawn_blocking(move || send_frames(stream, &data_key, &ack_key, &header, source))
+    let total = outgoing.header.size;
+    let kind = outgoing.header.kind.clone();
+    tokio::task::spawn_blocking(move || send_frames(stream, &data_key, &ack_key, outgoing))
         .await
         .map_err(|_| "the sending thread failed")??;
     Ok(Delivered {
         kind,
         bytes: total,
         path: None,
+        files: Vec::new(),
         text: None,
         data_time: started.elapsed(),
     })
@@ -85,16 +82,37 @@ fn send_frames(
     mut stream: std::net::TcpStream,
     data_key: &[u8; 32],
     ack_key: &[u8; 32],
-    header: &Header,
-    mut source: Source,
+    outgoing: Outgoing,
 ) -> Result<()> {
-    use std::io::{Read, Write};
+    use std::io::Write;
     const FRAME: usize = PREFIX_LEN + MAX_FRAME_PLAINTEXT + FRAME_OVERHEAD;
+    let Outgoing {
+        header,
+        manifest,
+        mut source,
+    } = outgoing;
     let total = header.size;
     let mut sealer = Sealer::new(data_key);
     let mut out = sealer
         .seal(&header.encode(), false)
         .map_err(|e| e.to_string())?;
+    // The recipient's direction: its answer to a manifest, then its acknowledgement.
+    let mut replies = Replies::new(ack_key);
+    if let Some(manifest) = manifest {
+        for part in manifest.chunks(MAX_FRAME_PLAINTEXT) {
+            sealer
+                .seal_into(part, false, &mut out)
+                .map_err(|e| e.to_string())?;
+        }
+        stream
+            .write_all(&out)
+            .map_err(|e| io_error("sending", &e))?;
+        out.clear();
+        let (answer, last) = replies.next(&mut stream, "waiting for the recipient's answer")?;
+        if last || !Answer::accepts(&answer) {
+            return Err("the recipient declined the files (nothing was sent)".into());
+        }
+    }
     let mut batch = vec![0u8; FRAMES_PER_WRITE * FRAME];
     let mut progress = Progress::new("sending", total);
     let mut sent = 0u64;
@@ -141,23 +159,7 @@ fn send_frames(
         .shutdown(std::net::Shutdown::Write)
         .map_err(|e| e.to_string())?;
     progress.done();
-    // The recipient's acknowledgement, in its own direction.
-    let mut opener = Opener::new(ack_key);
-    let mut frames = FrameReader::new();
-    let ack = loop {
-        if let Some((prefix, body)) = frames.next_in_place().map_err(|e| e.to_string())? {
-            break opener
-                .open_slice(prefix, body)
-                .map_err(|e| e.to_string())?
-                .to_vec();
-        }
-        let n = frames
-            .fill(MAX_ACK, |room| stream.read(room))
-            .map_err(|e| io_error("waiting for the confirmation", &e))?;
-        if n == 0 || frames.pending() > MAX_ACK {
-            return Err("the recipient did not confirm the transfer".into());
-        }
-    };
+    let (ack, _) = replies.next(&mut stream, "waiting for the confirmation")?;
     if !Ack::confirms(&ack, total) {
         return Err(format!(
             "the recipient reported a problem: {}",
@@ -166,6 +168,42 @@ fn send_frames(
         .into());
     }
     Ok(())
+}
+
+/// The recipient's direction as the sender reads it: small sealed replies.
+struct Replies {
+    opener: Opener,
+    frames: FrameReader,
+}
+
+impl Replies {
+    fn new(key: &[u8; 32]) -> Self {
+        Self {
+            opener: Opener::new(key),
+            frames: FrameReader::new(),
+        }
+    }
+
+    /// The next reply's plaintext (at most [`MAX_ACK`] bytes) and whether it is the final frame.
+    fn next(&mut self, stream: &mut std::net::TcpStream, doing: &str) -> Result<(Vec<u8>, bool)> {
+        use std::io::Read;
+        loop {
+            if let Some((prefix, body)) = self.frames.next_in_place().map_err(|e| e.to_string())? {
+                let plaintext = self
+                    .opener
+                    .open_slice(prefix, body)
+                    .map_err(|e| e.to_string())?;
+                return Ok((plaintext.to_vec(), prefix.last));
+            }
+            let n = self
+                .frames
+                .fill(MAX_ACK, |room| stream.read(room))
+                .map_err(|e| io_error(doing, &e))?;
+            if n == 0 || self.frames.pending() > MAX_ACK {
+                return Err("the recipient did not confirm the transfer".into());
+            }
+        }
+    }
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
@@ -182,131 +220,31 @@ fn read_full(input: &mut Source, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// Decrypts the sender's stream into `destination`, then acknowledges.
-pub(super) async fn stream_in(
-    stream: TcpStream,
-    key: &SharedKey,
-    channel: &str,
-    destination: &Destination,
-) -> Result<Delivered> {
-    let started = Instant::now();
-    let stream = blocking(stream)?;
-    let data_key = key.data_key(channel, Direction::SenderToRecipient);
-    let ack_key = key.data_key(channel, Direction::RecipientToSender);
-    let destination = destination.clone();
-    tokio::task::spawn_blocking(move || {
-        receive_frames(stream, &data_key, &ack_key, &destination, started)
-    })
-    .await
-    .map_err(|_| "the receiving thread failed")?
-}
-
-/// Opens the sender's frames into a [`Sink`] and acknowledges them; the content is put in place
-/// only once the sender's direction has ended with nothing after the final frame.
-fn receive_frames(
-    mut stream: std::net::TcpStream,
-    data_key: &[u8; 32],
-    ack_key: &[u8; 32],
-    destination: &Destination,
-    started: Instant,
-) -> Result<Delivered> {
-    use std::io::Read;
-    let mut opener = Opener::new(data_key);
-    let mut frames = FrameReader::new();
-    let mut header: Option<Header> = None;
-    let mut sink: Option<Sink> = None;
-    let mut received = 0u64;
-    let mut progress = Progress::new("receiving", 0);
-    let outcome = (|| -> Result<()> {
-        loop {
-            while let Some((prefix, body)) = frames.next_in_place().map_err(|e| e.to_string())? {
-                let plaintext = opener.open_slice(prefix, body).map_err(|e| e.to_string())?;
-                match &header {
-                    None => {
-                        let h = Header::decode(plaintext).map_err(|e| e.to_string())?;
-                        progress = Progress::new("receiving", h.size);
-                        sink = Some(Sink::create(&h, destination)?);
-                        header = Some(h);
-                    }
-                    Some(h) => {
-                        received += plaintext.len() as u64;
-                        if received > h.size {
-                            return Err("the sender sent more than it announced".into());
-                        }
-                        if let Some(sink) = &mut sink {
-                            sink.write(plaintext)?;
-                        }
-                        progress.update(received);
-                    }
-                }
-                if prefix.last {
-                    // Nothing may follow the final frame, not even part of a frame.
-                    return match frames.pending() {
-                        0 => Ok(()),
-                        _ => Err(after_final()),
-                    };
-                }
-            }
-            let n = frames
-                .fill(READ_CHUNK, |room| stream.read(room))
-                .map_err(|e| io_error("receiving", &e))?;
-            if n == 0 {
-                opener.finish().map_err(|e| e.to_string())?;
-                return Err("the transfer ended early".into());
-            }
-        }
-    })()
-    .and_then(|()| match &header {
-        Some(h) if received == h.size => Ok(()),
-        _ => Err("the transfer is incomplete".into()),
-    })
-    .and_then(|()| {
-        progress.done();
-        acknowledge(&mut stream, ack_key, received)
-    })
-    .and_then(|()| expect_end(&mut stream));
-    match (outcome, header, sink) {
-        (Ok(()), Some(header), Some(sink)) => {
-            let (path, text) = sink.finish()?;
-            Ok(Delivered {
-                kind: header.kind,
-                bytes: received,
-                path,
-                text,
-                data_time: started.elapsed(),
-            })
-        }
-        (outcome, _, sink) => {
-            if let Some(sink) = sink {
-                sink.discard();
-            }
-            Err(outcome
-                .err()
-                .unwrap_or_else(|| "the transfer is incomplete".into()))
-        }
-    }
-}
-
-fn after_final() -> TransferError {
+pub(super) fn after_final() -> TransferError {
     format!("the sender broke the protocol: {}", Error::AfterFinal).into()
 }
 
-/// Sends the recipient's one final frame, `{"received": N, "ok": true}`, and ends its direction.
-fn acknowledge(stream: &mut std::net::TcpStream, ack_key: &[u8; 32], received: u64) -> Result<()> {
+/// Seals one frame of the recipient's direction; the final one ends that direction.
+pub(super) fn reply(
+    stream: &mut std::net::TcpStream,
+    sealer: &mut Sealer,
+    message: &[u8],
+    last: bool,
+) -> Result<()> {
     use std::io::Write;
-    let mut sealer = Sealer::new(ack_key);
-    let ack = Ack::for_received(received);
-    let frame = sealer.seal(&ack, true).map_err(|e| e.to_string())?;
+    let frame = sealer.seal(message, last).map_err(|e| e.to_string())?;
     stream
         .write_all(&frame)
-        .map_err(|e| io_error("confirming", &e))?;
-    let _ = stream.shutdown(std::net::Shutdown::Write);
+        .map_err(|e| io_error("answering", &e))?;
+    if last {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
     Ok(())
 }
 
 /// Waits for the sender's direction to end (a TCP sender half-closes after its final frame, a
 /// browser closes once it has the acknowledgement); any byte before that end is an error.
-fn expect_end(stream: &mut std::net::TcpStream) -> Result<()> {
+pub(super) fn expect_end(stream: &mut std::net::TcpStream) -> Result<()> {
     use std::io::{ErrorKind, Read};
     stream
         .set_read_timeout(Some(END_TIMEOUT))
@@ -326,54 +264,5 @@ fn expect_end(stream: &mut std::net::TcpStream) -> Result<()> {
             }
             Err(e) => Err(format!("after the final frame: {e}").into()),
         };
-    }
-}
-
-/// A progress line on stderr (only when it is a terminal), at most 4 times a second.
-struct Progress {
-    label: &'static str,
-    total: u64,
-    started: Instant,
-    shown: Instant,
-    live: bool,
-}
-
-impl Progress {
-    fn new(label: &'static str, total: u64) -> Self {
-        let now = Instant::now();
-        Self {
-            label,
-            total,
-            started: now,
-            shown: now,
-            live: std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn update(&mut self, done: u64) {
-        if !self.live || self.shown.elapsed() < Duration::from_millis(250) {
-            return;
-        }
-        self.shown = Instant::now();
-        let pct = (done * 100).checked_div(self.total).unwrap_or(100);
-        let secs = self.started.elapsed().as_secs_f64().max(1e-6);
-        eprint!(
-            "\r{} {pct:>3}%  {:.1} / {:.1} MB  {:.0} MB/s   ",
-            self.label,
-            done as f64 / 1e6,
-            self.total as f64 / 1e6,
-            done as f64 / 1e6 / secs
-        );
-    }
-
-    fn done(&mut self) {
-        if self.live {
-            eprintln!(
-                "\r{} 100%  {:.1} MB{:30}",
-                self.label,
-                self.total as f64 / 1e6,
-                ""
-            );
-        }
     }
 }

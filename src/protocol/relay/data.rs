@@ -1,5 +1,6 @@
-//! The data connection's own two messages: the hello that opens it, and the recipient's
-//! acknowledgement (the plaintext of its one sealed frame back).
+//! The data connection's own messages: the hello that opens it, the recipient's answer to a
+//! manifest (stream version 2) and its acknowledgement (the plaintexts of its sealed frames
+//! back).
 
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,26 @@ impl Ack {
     }
 }
 
+/// The recipient's answer to a manifest, before any content is sent: `{"accepted": true}` in a
+/// frame that is not final (the content follows, then the [`Ack`] as the final frame), or
+/// `{"accepted": false}` as the final frame (nothing more comes; the sender stops).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    pub accepted: bool,
+}
+
+impl Answer {
+    pub fn encode(accepted: bool) -> Vec<u8> {
+        serde_json::to_vec(&Answer { accepted }).unwrap_or_default()
+    }
+
+    /// Whether `plaintext` is an answer that accepts; anything else is a refusal.
+    pub fn accepts(plaintext: &[u8]) -> bool {
+        serde_json::from_slice::<Answer>(plaintext).is_ok_and(|a| a.accepted)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +66,10 @@ mod tests {
         assert!(!Ack::confirms(br#"{"received":5}"#, 5));
         assert!(!Ack::confirms(b"", 0));
         assert_eq!(data_hello("c", "u", "h"), "zkrelay-data 2 c u h");
+        assert_eq!(Answer::encode(true), br#"{"accepted":true}"#);
+        assert!(Answer::accepts(&Answer::encode(true)));
+        assert!(!Answer::accepts(&Answer::encode(false)));
+        assert!(!Answer::accepts(br#"{"accepted":true,"x":1}"#));
+        assert!(!Answer::accepts(b""));
     }
 }

@@ -14,10 +14,7 @@ const MAX_KEPT_EXTENSION: usize = 16;
 /// at most 255 bytes (cut as [`shorten_filename`] does). Nothing left is [`Error::BadFilename`].
 pub fn sanitize_filename(name: &str) -> Result<String, Error> {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last
-        .chars()
-        .filter(|c| !c.is_control() && !is_bidi_control(*c))
-        .collect();
+    let cleaned: String = last.chars().filter(|c| !is_hidden_char(*c)).collect();
     let trimmed = cleaned.trim_matches(|c: char| c.is_whitespace() || c == '.');
     let short = shorten_filename(trimmed, MAX_FILENAME_BYTES);
     let result = short.trim_end_matches(|c: char| c.is_whitespace() || c == '.');
@@ -26,6 +23,12 @@ pub fn sanitize_filename(name: &str) -> Result<String, Error> {
     } else {
         Ok(result.to_owned())
     }
+}
+
+/// Characters a received name may never show: control characters (NUL included) and Unicode
+/// bidirectional controls. [`sanitize_filename`] drops them; a manifest refuses them.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
 }
 
 /// `name` cut to at most `max` bytes on a character boundary. A short extension (the last `.` and

@@ -13,7 +13,6 @@
 
 use super::Error;
 use aes_gcm::{Aes256Gcm, KeyInit, Tag, aead::AeadInOut};
-use serde::{Deserialize, Serialize};
 
 /// Largest plaintext in one frame.
 pub const MAX_FRAME_PLAINTEXT: usize = 64 * 1024;
@@ -23,8 +22,6 @@ pub const FRAME_OVERHEAD: usize = 16;
 pub const MAX_FRAME_CIPHERTEXT: usize = MAX_FRAME_PLAINTEXT + FRAME_OVERHEAD;
 /// Bytes of the prefix before each frame's ciphertext.
 pub const PREFIX_LEN: usize = 4;
-/// Largest transfer header.
-pub const MAX_HEADER: usize = 4096;
 
 const FINAL_BIT: u32 = 1 << 31;
 
@@ -332,35 +329,6 @@ impl FrameReader {
     }
 }
 
-/// The first frame of a transfer: what follows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Header {
-    /// `"text"` or `"file"`.
-    pub kind: String,
-    /// The file's name as the sender gave it (sanitize before use).
-    pub name: Option<String>,
-    /// Bytes of content that follow.
-    pub size: u64,
-}
-
-impl Header {
-    pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-
-    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        if bytes.len() > MAX_HEADER {
-            return Err(Error::BadHeader);
-        }
-        let header: Header = serde_json::from_slice(bytes).map_err(|_| Error::BadHeader)?;
-        if header.kind != "text" && header.kind != "file" {
-            return Err(Error::BadHeader);
-        }
-        Ok(header)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,28 +441,5 @@ mod tests {
         let mut reader = FrameReader::new();
         reader.push(&u32::MAX.to_be_bytes());
         assert_eq!(reader.next_frame().unwrap_err(), Error::FrameTooLarge);
-    }
-
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn headers_are_bounded_and_checked() {
-        let h = Header {
-            kind: "file".into(),
-            name: Some("a.txt".into()),
-            size: 5,
-        };
-        assert_eq!(Header::decode(&h.encode()).unwrap(), h);
-        assert_eq!(
-            Header::decode(br#"{"kind":"exe","name":null,"size":1}"#).unwrap_err(),
-            Error::BadHeader
-        );
-        assert_eq!(
-            Header::decode(br#"{"kind":"text","size":1,"x":2}"#).unwrap_err(),
-            Error::BadHeader
-        );
-        assert_eq!(
-            Header::decode(&vec![b' '; MAX_HEADER + 1]).unwrap_err(),
-            Error::BadHeader
-        );
     }
 }
