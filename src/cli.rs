@@ -2,6 +2,7 @@
 //! `receive` are the Relay's participants; `peggy` and `victor` are Identify's.
 
 pub mod identify;
+mod prompt;
 mod sink;
 pub mod transfer;
 
@@ -283,18 +284,7 @@ fn ask_start_again(why: &str) -> bool {
 async fn receive(args: ReceiveArgs) -> Result<(), String> {
     let phrase = match code_from_env() {
         Some(code) => code,
-        None => {
-            use std::io::{BufRead, Read, Write};
-            eprint!("Enter the code: ");
-            let _ = std::io::stderr().flush();
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .take(256)
-                .read_line(&mut line)
-                .map_err(|e| format!("cannot read the code: {e}"))?;
-            line
-        }
+        None => prompt::read_phrase()?,
     };
     let destination = if args.stdout {
         transfer::Destination::Stdout

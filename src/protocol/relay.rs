@@ -28,7 +28,7 @@ mod pake;
 
 pub use code::{
     CHANNEL_NAMES, Code, MAX_CODE_TEXT, WORDLIST, WORDS, channel_name, is_channel_name, phrase,
-    split_phrase,
+    split_phrase, words_starting_with,
 };
 pub use data::{Ack, Answer, DATA_VERSION, data_hello};
 pub use filename::{MAX_FILENAME_BYTES, is_hidden_char, sanitize_filename, shorten_filename};

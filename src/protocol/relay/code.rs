@@ -124,6 +124,20 @@ pub fn split_phrase(text: &str) -> Result<(String, Code), Error> {
     Ok((channel, Code::parse(&code.join("-"))?))
 }
 
+/// The words of the list that start with `prefix` (any case), in list order: what Tab
+/// completion offers for a partly typed word. An empty prefix or one that is not a word's start
+/// gives none.
+pub fn words_starting_with(prefix: &str) -> impl Iterator<Item = &'static str> + '_ {
+    WORDLIST.iter().copied().filter(move |w| {
+        !prefix.is_empty()
+            && w.len() >= prefix.len()
+            && w.as_bytes()
+                .iter()
+                .zip(prefix.as_bytes())
+                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+    })
+}
+
 /// The word a byte stands for.
 #[allow(clippy::indexing_slicing, reason = "a u8 always indexes the 256 words")]
 fn word(byte: u8) -> &'static str {
@@ -228,5 +242,23 @@ mod tests {
         assert!(!is_channel_name("48219-cedar"));
         assert!(!is_channel_name("4821931-cedar"));
         assert!(!is_channel_name("482193-cedar-x"));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_prefix_completes_to_the_words_it_starts() {
+        let all = |p| words_starting_with(p).collect::<Vec<_>>();
+        assert_eq!(all("acor"), ["acorn"]);
+        assert_eq!(all("ACo"), ["acorn"]);
+        assert_eq!(all("acorn"), ["acorn"]);
+        assert_eq!(all("ac"), ["acid", "acorn", "actor"]);
+        assert!(all("").is_empty());
+        assert!(all("acornx").is_empty());
+        assert!(all("zzz").is_empty());
+        assert!(all("48").is_empty());
+        // Every word can be completed from some prefix shorter than itself or equal to it.
+        for word in WORDLIST {
+            assert!(all(word).contains(&word), "{word}");
+        }
     }
 }
