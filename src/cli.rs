@@ -198,6 +198,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             .join(", ")
     };
     tracing::info!(
+        instance = %state.store.instance(),
         "zkrelay listening on http://{} (relay data on tcp {})",
         names(&listeners.http),
         names(&listeners.data)

@@ -12,6 +12,7 @@ mod http_errors;
 pub mod identify;
 pub mod limits;
 mod ping_socket;
+pub mod proxy;
 pub mod relay;
 mod routes;
 mod state;
@@ -129,6 +130,7 @@ pub async fn run(
             let accept = Accept {
                 app: app.clone(),
                 gate: state.gate.clone(),
+                proxies: proxy::TrustedProxies::new(&state.config.server.trusted_proxies),
                 header_timeout,
                 stopped: stopped.clone(),
                 alive: alive.clone(),
@@ -169,6 +171,7 @@ fn spawn_limit_janitor(state: AppState) -> tokio::task::JoinHandle<()> {
 struct Accept {
     app: Router,
     gate: Gate,
+    proxies: proxy::TrustedProxies,
     header_timeout: Duration,
     stopped: watch::Receiver<bool>,
     alive: mpsc::Sender<()>,
@@ -191,22 +194,25 @@ impl Accept {
                 }
             };
             let addr = SocketAddr::new(addr.ip().to_canonical(), addr.port());
-            let Some(permit) = self.gate.admit(addr.ip()) else {
-                refuse_connection(stream, BUSY_REPLY);
-                continue;
-            };
-            // Small messages (Identify's rounds, the relay's API) must not wait for Nagle's
-            // algorithm and a delayed ACK: that costs 40 ms at the start and end of every run.
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
             let conn = Connection {
                 app: self.app.clone(),
                 header_timeout: self.header_timeout,
                 stopped: self.stopped.clone(),
                 _alive: self.alive.clone(),
             };
-            tokio::spawn(conn.serve(stream, addr, permit));
+            if self.proxies.trusts(addr.ip()) {
+                // The balancer's header names the client; reading it must not hold up the loop.
+                let (gate, proxies) = (self.gate.clone(), self.proxies.clone());
+                tokio::spawn(async move {
+                    let mut stream = stream;
+                    match proxies.client(&mut stream, addr, conn.header_timeout).await {
+                        Ok(client) => conn.admit(&gate, stream, client),
+                        Err(e) => tracing::debug!(error = %e, %addr, "balancer connection dropped"),
+                    }
+                });
+            } else {
+                conn.admit(&self.gate, stream, addr);
+            }
         }
     }
 }
@@ -231,6 +237,21 @@ struct Connection {
 }
 
 impl Connection {
+    /// Counts the connection of the client at `addr` at the gate (or refuses it there) and
+    /// serves it.
+    fn admit(self, gate: &Gate, stream: TcpStream, addr: SocketAddr) {
+        let Some(permit) = gate.admit(addr.ip()) else {
+            refuse_connection(stream, BUSY_REPLY);
+            return;
+        };
+        // Small messages (Identify's rounds, the relay's API) must not wait for Nagle's
+        // algorithm and a delayed ACK: that costs 40 ms at the start and end of every run.
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        tokio::spawn(self.serve(stream, addr, permit));
+    }
+
     async fn serve(mut self, stream: TcpStream, addr: SocketAddr, permit: Arc<ConnPermit>) {
         let io = TokioIo::new(Counted::new(stream, Arc::clone(&permit)));
         let app = self.app;

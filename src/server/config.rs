@@ -6,7 +6,10 @@
 //! `[database] url`.
 
 use serde::{Deserialize, Deserializer};
-use std::{net::SocketAddr, path::Path};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::Path,
+};
 use toml::{Table, Value};
 
 const DEFAULTS: &str = include_str!("../../Leptos.toml");
@@ -40,6 +43,10 @@ pub struct ServerConfig {
     pub max_websockets_per_ip: u32,
     /// 0 = derived from the open-file limit.
     pub max_connections: u32,
+    /// Balancers whose connections open with a PROXY protocol v2 header naming the real client
+    /// (empty: none; every peer is the client itself).
+    #[serde(deserialize_with = "ip_list")]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +69,8 @@ pub struct RelayConfig {
     /// Where the TCP data port listens (every entry on the same port).
     #[serde(deserialize_with = "addr_list")]
     pub data_listen: Vec<SocketAddr>,
+    /// The data port announced to clients (0: the one bound); behind a balancer, its port.
+    pub public_data_port: u16,
     pub max_channels: usize,
     pub channel_ttl_secs: u64,
     pub transfer_idle_secs: u64,
@@ -245,6 +254,20 @@ fn addr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Erro
     Ok(addrs)
 }
 
+/// Reads `"10.0.0.5, ::1"` as a list of IP addresses (possibly empty), IPv4-mapped ones as IPv4.
+fn ip_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.parse::<IpAddr>()
+                .map(|ip| ip.to_canonical())
+                .map_err(|_| serde::de::Error::custom(format!("{part:?} is not an IP address")))
+        })
+        .collect()
+}
+
 /// Reads `"https://a.example, http://b:8080"` as a list of origins (possibly empty), lowercased
 /// and without a trailing `/`.
 fn origin_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -414,5 +437,15 @@ mod tests {
             c.server.allowed_origins,
             vec!["https://relay.example".to_owned(), "http://a:1".to_owned()]
         );
+        assert!(Config::defaults().server.trusted_proxies.is_empty());
+        let proxies = "10.0.0.5, ::ffff:10.0.0.6,::1";
+        let c = Config::build(None, env(&[("ZKRELAY_SERVER_TRUSTED_PROXIES", proxies)])).unwrap();
+        let expected: Vec<std::net::IpAddr> = ["10.0.0.5", "10.0.0.6", "::1"]
+            .iter()
+            .map(|ip| ip.parse().unwrap())
+            .collect();
+        assert_eq!(c.server.trusted_proxies, expected);
+        let bad = env(&[("ZKRELAY_SERVER_TRUSTED_PROXIES", "10.0.0.0/8")]);
+        assert!(Config::build(None, bad).unwrap_err().contains("10.0.0.0/8"));
     }
 }

@@ -32,6 +32,7 @@ use axum::{
     Router,
     body::Bytes,
     extract::{ConnectInfo, Path, Query, State, rejection::BytesRejection},
+    http::HeaderValue,
     routing::{get, post},
 };
 use std::net::SocketAddr;
@@ -131,14 +132,22 @@ async fn open(
         }
     };
     tracing::info!(channel = %opened.channel, ?side, "relay: seat taken");
-    Ok(ok(
+    let mut reply = ok(
         "got channel",
         Opened {
-            channel: opened.channel,
+            channel: opened.channel.clone(),
             uuid: opened.uuid,
         },
-    ))
+    );
+    // A balancer learns from this header which instance holds the channel (docs/DEPLOY.md).
+    if let Ok(value) = HeaderValue::from_str(&opened.channel) {
+        reply.headers_mut().insert(CHANNEL_HEADER, value);
+    }
+    Ok(reply)
 }
+
+/// The reply header of `POST /open` that names the channel, for a balancer's affinity.
+pub const CHANNEL_HEADER: &str = "x-zkrelay-channel";
 
 /// A client-named channel must look like the server's own names (`NNNNNN-word`): a short or
 /// guessable name would undo what the name space and the join limit protect.
@@ -331,7 +340,11 @@ async fn open_data(
             *board.open.get_mut(side) = true;
             Ok(())
         })?;
-    let data_port = state.data_port.load(std::sync::atomic::Ordering::Relaxed);
+    // Behind a balancer, its data port (which routes by the hello's channel); else the bound one.
+    let data_port = match state.config.relay.public_data_port {
+        0 => state.data_port.load(std::sync::atomic::Ordering::Relaxed),
+        public => public,
+    };
     Ok(ok(
         "open the data connection",
         DataOpen {

@@ -360,6 +360,32 @@ impl Store {
         }))
     }
 
+    /// Makes this instance the owner of a Peggy and her modulus: the one holding her socket,
+    /// which need not be the one that registered her (behind a balancer, any instance takes a
+    /// registration; her socket goes to the instance her id is routed to). Her rows then live
+    /// and go with this instance's lease. Returns whether she is registered.
+    pub async fn claim_peggy(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let modulus: Option<i64> = sqlx::query_scalar(
+                "UPDATE peggys SET instance = $1 WHERE id = $2 RETURNING modulus_id",
+            )
+            .bind(&self.instance)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(modulus_id) = modulus {
+                sqlx::query("UPDATE blum_moduli SET instance = $1 WHERE id = $2")
+                    .bind(&self.instance)
+                    .bind(modulus_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            modulus.is_some()
+        }))
+    }
+
     /// Marks a Peggy busy (`true`, only if she is waiting) or waiting again (`false`). Returns
     /// whether the row changed, so two Victors racing for one Peggy cannot both win.
     pub async fn set_peggy_busy(&self, id: &str, busy: bool) -> Result<bool, StoreError> {

@@ -13,7 +13,7 @@ use super::{Board, RelayChannels};
 use crate::protocol::relay::DATA_VERSION;
 use crate::{
     api::{ApiError, ErrorCode},
-    server::{AppState, channels::Side, gate::ConnPermit},
+    server::{AppState, channels::Side, gate::ConnPermit, proxy::TrustedProxies},
 };
 use axum::{
     extract::{
@@ -114,6 +114,7 @@ fn admit(relay: &RelayChannels, ip: IpAddr, hello: &Hello) -> Result<Side, ApiEr
 /// Serves TCP data connections until the runtime stops.
 pub async fn serve_data_listener(listener: TcpListener, state: AppState) {
     let idle = Duration::from_secs(state.config.relay.transfer_idle_secs);
+    let proxies = TrustedProxies::new(&state.config.server.trusted_proxies);
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(c) => c,
@@ -123,19 +124,28 @@ pub async fn serve_data_listener(listener: TcpListener, state: AppState) {
                 continue;
             }
         };
-        // One person is one address: a dual-stack socket reports IPv4 clients IPv4-mapped.
-        let ip = addr.ip().to_canonical();
-        let Some(permit) = state.gate.admit(ip) else {
-            crate::server::refuse_connection(
-                stream,
-                b"error rate_limited too many connections from your address, or in all\n",
-            );
-            continue;
-        };
-        let relay = state.relay.clone();
+        let state = state.clone();
+        let proxies = proxies.clone();
         tokio::spawn(async move {
+            let mut stream = stream;
+            // One person is one address: a dual-stack socket reports IPv4 clients IPv4-mapped;
+            // behind a trusted balancer, its PROXY header names the client.
+            let ip = match proxies.client(&mut stream, addr, HELLO_TIMEOUT).await {
+                Ok(client) => client.ip(),
+                Err(e) => {
+                    tracing::debug!(error = %e, %addr, "balancer data connection dropped");
+                    return;
+                }
+            };
+            let Some(permit) = state.gate.admit(ip) else {
+                crate::server::refuse_connection(
+                    stream,
+                    b"error rate_limited too many connections from your address, or in all\n",
+                );
+                return;
+            };
             let _ = stream.set_nodelay(true);
-            tcp_connection(relay, stream, permit, ip, idle).await;
+            tcp_connection(state.relay.clone(), stream, permit, ip, idle).await;
         });
     }
 }

@@ -1,4 +1,6 @@
-//! The store against a real SQLite file.
+//! The store against a real SQLite file (and PostgreSQL, where scripts/test starts one).
+
+mod cluster;
 
 use super::{pool::on_pool, *};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};

@@ -44,6 +44,11 @@ pub(super) async fn seat_peggy(
         }
         return Err(no_such_peggy());
     }
+    // Her rows belong to the instance that holds her socket, whichever registered her (before
+    // her run exists: a Victor who finds it finds her outbox in it too).
+    if !state.store.claim_peggy(&peggy_id).await? {
+        return Err(no_such_peggy());
+    }
     let opened = state
         .identify
         .create(ip, Some(&peggy_id), Side::A, String::new)
