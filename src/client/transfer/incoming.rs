@@ -13,6 +13,9 @@ use futures::channel::oneshot;
 use js_sys::{Array, Uint8Array};
 use std::collections::VecDeque;
 
+/// Most files a page takes in one transfer: each becomes a download of its own.
+const MAX_BROWSER_FILES: usize = 1000;
+
 /// One file while its bytes arrive: its parts, and how many bytes it still expects.
 struct Collecting {
     name: String,
@@ -115,6 +118,11 @@ pub(super) async fn stream_in(
     let (first, mut last) = data.next_opened(&mut opener).await?;
     let header = Header::decode(&first.to_vec()).map_err(|e| e.to_string())?;
     if header.size > MAX_BROWSER_BYTES {
+        if header.is_files() {
+            let _ = data
+                .send_sealed(&mut sealer, &Answer::encode(false), true)
+                .await;
+        }
         return Err("too large for a browser tab; use the zkrelay CLI".into());
     }
     let files = match header.manifest {
@@ -129,7 +137,18 @@ pub(super) async fn stream_in(
                 return Err("the sender's list of files is missing".into());
             }
             let bytes = read_manifest(data, &mut opener, len).await?;
-            let accepted = match Manifest::decode(&bytes, header.size) {
+            let decoded = Manifest::decode(&bytes, header.size)
+                .map_err(|e| e.to_string())
+                .and_then(|manifest| {
+                    if manifest.file_count() > MAX_BROWSER_FILES {
+                        Err(format!(
+                            "more than {MAX_BROWSER_FILES} files: receive them with `zkrelay receive`"
+                        ))
+                    } else {
+                        Ok(manifest)
+                    }
+                });
+            let accepted = match decoded {
                 Ok(manifest) => {
                     let files = files_of(&manifest);
                     ask(manifest).await.unwrap_or(false).then_some(files)
@@ -137,7 +156,7 @@ pub(super) async fn stream_in(
                 Err(e) => {
                     let no = Answer::encode(false);
                     let _ = data.send_sealed(&mut sealer, &no, true).await;
-                    return Err(e.to_string().into());
+                    return Err(e.into());
                 }
             };
             let Some(files) = accepted else {
