@@ -34,8 +34,9 @@ pub fn qr_svg(text: &str, label: &str) -> String {
     )
 }
 
-/// `text` safe inside a double-quoted attribute.
-fn escape(text: &str) -> String {
+/// `text` safe as HTML text or inside a double-quoted attribute (pages that write their markup as
+/// text use it too).
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('<', "&lt;")

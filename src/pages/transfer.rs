@@ -7,13 +7,13 @@
 mod receive;
 mod send;
 
-use crate::components::fixed::Fixed;
+use crate::components::{fixed::Fixed, qr_code::escape};
 use leptos::prelude::*;
 pub use receive::ReceivePage;
 pub use send::SendPage;
 
 /// One item of a finished transfer, as both pages list it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub name: String,
     pub size: u64,
@@ -34,33 +34,60 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-/// The end state: each item's name, size, SHA-256 and (receiver) its Save link; the first link
-/// is `#{id}-download`, the others `#{id}-download-{i}`.
+/// The end state as HTML text: each item's name, size, SHA-256 and (receiver) its Save link;
+/// the first link is `#{id}-download`, the others `#{id}-download-{i}`. Text rather than a
+/// `<For>` view, which costs the bundle more than the list is worth.
+pub fn delivered_html(items: &[Item], id: &str) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    let mut html = format!(r#"<ul id="{id}-done" class="delivered panel">"#);
+    for (i, item) in items.iter().enumerate() {
+        let sha = item.sha256.as_deref().unwrap_or("");
+        html.push_str(&format!(
+            r#"<li class="delivered-item" data-name="{name}" data-size="{size}" data-sha256="{sha}"><strong>{name}</strong> · {shown}<br>SHA-256 <code class="sha256">{code}</code>"#,
+            name = escape(&item.name),
+            size = item.size,
+            sha = escape(sha),
+            shown = human_size(item.size),
+            code = if sha.is_empty() { "…".to_owned() } else { escape(sha) },
+        ));
+        if let Some(url) = &item.url {
+            let link = if i == 0 {
+                format!("{id}-download")
+            } else {
+                format!("{id}-download-{i}")
+            };
+            html.push_str(&format!(
+                r#"<br><a id="{link}" href="{}" download="{name}">Save {name}</a>"#,
+                escape(url),
+                name = escape(&item.download),
+            ));
+        }
+        html.push_str("</li>");
+    }
+    html.push_str("</ul>");
+    html
+}
+
+/// Names and sizes as `<li>` items (HTML text, escaped), with `class` on each.
+pub fn list_html(items: &[(String, u64)], class: &str) -> String {
+    items
+        .iter()
+        .map(|(name, size)| {
+            format!(
+                r#"<li class="{class}">{} · {}</li>"#,
+                escape(name),
+                human_size(*size)
+            )
+        })
+        .collect()
+}
+
+/// [`delivered_html`] for a signal.
 #[component]
 fn Delivered(items: ReadSignal<Vec<Item>>, id: &'static str) -> impl IntoView {
-    view! {
-        <Show when=move || !items.get().is_empty()>
-            <ul id=format!("{id}-done") class="delivered panel">
-                <For each=move || items.get().into_iter().enumerate() key=|(i, item)| (*i, item.clone())
-                    children=move |(i, item)| view! {
-                    <li class="delivered-item" data-name=item.name.clone() data-size=item.size.to_string()
-                        data-sha256=item.sha256.clone().unwrap_or_default()>
-                        <strong>{item.name.clone()}</strong>
-                        " · " {human_size(item.size)}
-                        <br />
-                        "SHA-256 " <code class="sha256">{item.sha256.clone().unwrap_or_else(|| "…".into())}</code>
-                        {item.url.clone().map(|url| view! {
-                            <br />
-                            <a id=if i == 0 { format!("{id}-download") } else { format!("{id}-download-{i}") }
-                                href=url download=item.download.clone()>
-                                "Save " {item.download.clone()}
-                            </a>
-                        })}
-                    </li>
-                } />
-            </ul>
-        </Show>
-    }
+    view! { <div inner_html=move || items.with(|items| delivered_html(items, id)) /> }
 }
 
 #[cfg(test)]
@@ -74,5 +101,42 @@ mod tests {
         assert_eq!(human_size(12_345), "12.3 kB");
         assert_eq!(human_size(5_242_880), "5242.9 kB");
         assert_eq!(human_size(10_000_000), "10.0 MB");
+    }
+
+    #[test]
+    fn the_end_state_escapes_what_the_other_side_named() {
+        let item = |name: &str, url: Option<&str>| Item {
+            name: name.into(),
+            size: 3,
+            sha256: Some("ab".into()),
+            url: url.map(Into::into),
+            download: name.into(),
+        };
+        assert_eq!(delivered_html(&[], "x"), "");
+        let html = delivered_html(
+            &[
+                item("<img src=x onerror=alert(1)>", Some("blob:o/1")),
+                item("b\"c", Some("blob:o/2")),
+            ],
+            "receive",
+        );
+        assert!(!html.contains("<img"), "{html}");
+        assert!(
+            html.contains(r#"data-name="&lt;img src=x onerror=alert(1)&gt;""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<a id="receive-download" href="blob:o/1""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<a id="receive-download-1" href="blob:o/2" download="b&quot;c">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"data-sha256="ab""#) && html.contains("3 bytes"));
+        assert_eq!(
+            list_html(&[("<b>".into(), 12_345)], "f"),
+            r#"<li class="f">&lt;b&gt; · 12.3 kB</li>"#
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! the address and the history; Tab completes its words), several files' list to accept or
 //! decline, the progress, and what arrived with its SHA-256 and the downloads started.
 
-use super::{Delivered, Item, human_size};
+use super::{Delivered, Item, human_size, list_html};
 use crate::{
     components::Meter,
     protocol::relay::{Completion, complete},
@@ -204,11 +204,7 @@ pub fn ReceivePage() -> impl IntoView {
                     {move || offer.get().map(|o| view! {
                         <p>{format!("{} files, {} in all{}:", o.count, human_size(o.total),
                             if o.folders > 0 { format!(" (and {} folders)", o.folders) } else { String::new() })}</p>
-                        <ul>
-                            {o.files.into_iter().map(|(name, size)| view! {
-                                <li class="offered-file">{name} " · " {human_size(size)}</li>
-                            }).collect_view()}
-                        </ul>
+                        <ul inner_html=list_html(&o.files, "offered-file") />
                     })}
                     <button id="receive-accept" on:click=move |_| decide(true)>"Accept"</button>
                     " " <button id="receive-decline" on:click=move |_| decide(false)>"Decline"</button>

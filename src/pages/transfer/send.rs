@@ -2,7 +2,7 @@
 //! exists, the phrase and a receive link (the phrase in its fragment) with copy buttons and a QR
 //! code; the progress; what was delivered with its SHA-256.
 
-use super::{Delivered, Item, human_size};
+use super::{Delivered, Item, list_html};
 use crate::{
     components::{Meter, QrCode},
     protocol::relay::receive_link,
@@ -174,10 +174,7 @@ pub fn SendPage() -> impl IntoView {
                     <p>"Drop files here, or "
                         <label>"choose: " <input id="send-file" type="file" multiple node_ref=file_input on:change=on_pick /></label>
                     </p>
-                    <ul id="send-picked">
-                        <For each=move || picked.get() key=|f| f.clone()
-                            children=move |(name, size)| view! { <li>{name} " · " {human_size(size)}</li> } />
-                    </ul>
+                    <ul id="send-picked" inner_html=move || picked.with(|p| list_html(p, "picked-file")) />
                 </div>
                 <button id="send-button" on:click=start disabled=move || busy.get()>"Send"</button>
             </div>
