@@ -118,6 +118,16 @@ test('three files dropped on /send arrive byte-identical through the QR link', a
   expect([...alice.errors, ...bob.errors]).toEqual([]);
 });
 
+test('a link whose fragment is not one well-formed phrase fills in nothing, and is erased too', async ({ browser }) => {
+  for (const fragment of ['#code=482193-cedar-comet-maple-otter-zebra', '#code=%3Cscript%3E', '#x=1&code=1-a&code=2-b']) {
+    const bob = await open(browser, `/receive${fragment}`);
+    await expect(bob.page).toHaveURL(/\/receive$/);
+    await expect(bob.page.locator('#receive-code')).toHaveValue('');
+    await expect(bob.page.locator('#receive-status')).toHaveText('');
+    expect(bob.errors).toEqual([]);
+  }
+});
+
 test('a declined offer sends nothing and both sides say so', async ({ browser }) => {
   const alice = await open(browser, '/send');
   await drop(alice.page, threeFiles());
