@@ -1,5 +1,7 @@
 //! Browser-only code (feature `hydrate`): sockets and timers behind small safe wrappers.
 
+pub mod clipboard;
+pub mod digest;
 #[cfg(feature = "bench-exports")]
 pub mod ffs_bench;
 pub mod identify;

@@ -8,13 +8,13 @@ mod common;
 use common::TestServer;
 use std::{net::IpAddr, process::Command};
 use zkrelay::cli::transfer::{self, Endpoint, Payload};
-use zkrelay::protocol::relay::words_starting_with;
+use zkrelay::protocol::relay::{Completion, complete};
 
 /// The shortest prefix of `word` that Tab completes to it.
 fn shortest_prefix(word: &str) -> &str {
     (1..=word.len())
         .map(|n| &word[..n])
-        .find(|p| words_starting_with(p).count() == 1)
+        .find(|p| matches!(complete(&format!("482193-{p}")), Completion::Unique(_)))
         .unwrap()
 }
 

@@ -1,10 +1,10 @@
 // Relay in two browsers: two contexts (two people) send a text and a 5 MB file with the code.
 import { test, expect, Browser, Page } from '@playwright/test';
-import { spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
+import { sha256, zkrelay } from './cli';
 
 function collectErrors(page: Page): string[] {
   const errors: string[] = [];
@@ -122,17 +122,6 @@ test('a stranger in the recipient seat: both people are told, and the sender sta
 
 // The CLI (TCP data connection, native AES-GCM) and a page (WebSocket, WebCrypto) speak the same
 // frames through the relay, both ways.
-function zkrelay(args: string[], env: Record<string, string>) {
-  const bin = path.resolve(__dirname, '../../target/release/zkrelay');
-  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  return { stderr: () => stderr, exited };
-}
-
-const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-
 test('the CLI sends a file to a browser, and a browser sends one to the CLI', async ({ browser, baseURL }, testInfo) => {
   const { alice, bob } = await twoPeople(browser);
   const errors = [...collectErrors(alice), ...collectErrors(bob)];

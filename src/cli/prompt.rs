@@ -7,7 +7,7 @@
 //! else. Tab completes the word under the cursor once its prefix names one word of the list,
 //! and adds the `-` that follows. From a pipe the phrase is one bounded line of stdin.
 
-use crate::protocol::relay::{MAX_CODE_TEXT, WORDS, words_starting_with};
+use crate::protocol::relay::{Completion, MAX_CODE_TEXT, complete};
 use rustyline::{
     Behavior, ColorMode, CompletionType, Config, Context, Editor, Helper,
     completion::Completer,
@@ -77,29 +77,14 @@ pub fn masked(line: &str) -> String {
         .collect()
 }
 
-/// What Tab puts in place of the word that ends at `pos`: the start of that word and its
-/// completion (with the `-` that follows unless it is the phrase's last word), when the typed
-/// prefix names exactly one word of the list; the channel's number never completes.
-pub fn completion(line: &str, pos: usize) -> Option<(usize, String)> {
-    let before = line.get(..pos)?;
-    let start = before.rfind(is_separator).map_or(0, |i| i + 1);
-    let prefix = before.get(start..)?;
-    let part = before
-        .get(..start)?
-        .split(is_separator)
-        .filter(|w| !w.is_empty())
-        .count();
-    if part == 0 {
-        return None;
+/// What Tab puts in place of the text before `pos` ([`complete`]: the last word finished, with
+/// the `-` that follows unless it is the phrase's last word), when the typed prefix names exactly
+/// one word of the list. Several candidates are not listed: that would show what is hidden.
+pub fn completion(line: &str, pos: usize) -> Option<String> {
+    match complete(line.get(..pos)?) {
+        Completion::Unique(text) => Some(text),
+        Completion::Ambiguous(_) | Completion::Nothing => None,
     }
-    let mut words = words_starting_with(prefix);
-    let (Some(word), None) = (words.next(), words.next()) else {
-        return None;
-    };
-    let at_end = pos == line.len();
-    let last = part + 1 == PUBLIC_PARTS + WORDS;
-    let dash = if at_end && !last { "-" } else { "" };
-    Some((start, format!("{word}{dash}")))
 }
 
 /// rustyline's hooks: completion and the mask, nothing else.
@@ -114,7 +99,7 @@ impl Completer for PhraseHelper {
         pos: usize,
         _: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<String>)> {
-        Ok(completion(line, pos).map_or((pos, Vec::new()), |(start, word)| (start, vec![word])))
+        Ok(completion(line, pos).map_or((pos, Vec::new()), |text| (0, vec![text])))
     }
 }
 
@@ -155,29 +140,25 @@ mod tests {
     }
 
     #[test]
-    fn tab_completes_a_unique_prefix_and_adds_the_dash() {
-        assert_eq!(
-            completion("482193-acor", 11),
-            Some((7, "acorn-".to_owned()))
-        );
-        assert_eq!(
-            completion("482193-cedar-acor", 17),
-            Some((13, "acorn-".to_owned()))
-        );
-        // The last word gets no dash; an ambiguous or unknown prefix, or the number, nothing.
+    fn tab_completes_a_unique_prefix_and_nothing_else() {
+        let tab = |line: &str, pos| completion(line, pos);
+        assert_eq!(tab("482193-acor", 11).as_deref(), Some("482193-acorn-"));
         let last = "482193-cedar-comet-maple-otter-acor";
-        assert_eq!(completion(last, last.len()), Some((31, "acorn".to_owned())));
-        assert_eq!(completion("482193-ac", 9), None);
-        assert_eq!(completion("482193-zzz", 10), None);
-        assert_eq!(completion("4821", 4), None);
-        assert_eq!(completion("482193-", 7), None);
-        // In the middle of the line: completes the word before the cursor, without a dash.
         assert_eq!(
-            completion("482193-acor-comet", 11),
-            Some((7, "acorn".to_owned()))
+            tab(last, last.len()).as_deref(),
+            Some("482193-cedar-comet-maple-otter-acorn")
         );
-        // A cursor past the end or inside a character is no completion, not a panic.
-        assert_eq!(completion("482193-acor", 99), None);
-        assert_eq!(completion("482193-é", 8), None);
+        // Ambiguous (the candidates would show the hidden prefix), unknown, or the number.
+        assert_eq!(tab("482193-cedar-ac", 15), None);
+        assert_eq!(tab("482193-zzz", 10), None);
+        assert_eq!(tab("4821", 4), None);
+        // The text before the cursor is what completes; a cursor past the end or inside a
+        // character is no completion, not a panic.
+        assert_eq!(
+            tab("482193-acor-comet", 11).as_deref(),
+            Some("482193-acorn-")
+        );
+        assert_eq!(tab("482193-acor", 99), None);
+        assert_eq!(tab("482193-é", 8), None);
     }
 }

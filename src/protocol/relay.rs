@@ -12,6 +12,8 @@
 //!   [`Sequence`] holds the frame rules for the browser's WebCrypto backend too.
 //! - [`Header`] — the first frame: a text, one file or (stream version 2) several files, whose
 //!   [`Manifest`] follows, checked whole before anything is written.
+//! - [`receive_link`] / [`phrase_from_fragment`] — the link a QR code carries (the phrase in its
+//!   fragment, never sent to the server); [`complete`] — Tab completion of a phrase's words.
 //! - [`sanitize_filename`] — a received name reduced to a safe single component.
 //! - [`data_hello`], [`Answer`] and [`Ack`] — the data connection's own messages. (The HTTP steps up to a confirmed
 //!   key are `api::relay::handshake`.)
@@ -23,12 +25,13 @@ mod data;
 mod filename;
 mod frame;
 mod header;
+mod link;
 mod manifest;
 mod pake;
 
 pub use code::{
-    CHANNEL_NAMES, Code, MAX_CODE_TEXT, WORDLIST, WORDS, channel_name, is_channel_name, phrase,
-    split_phrase, words_starting_with,
+    CHANNEL_NAMES, Code, Completion, MAX_CODE_TEXT, PHRASE_WORDS, WORDLIST, WORDS, channel_name,
+    complete, is_channel_name, phrase, split_phrase,
 };
 pub use data::{Ack, Answer, DATA_VERSION, data_hello};
 pub use filename::{MAX_FILENAME_BYTES, is_hidden_char, sanitize_filename, shorten_filename};
@@ -37,6 +40,7 @@ pub use frame::{
     Opener, PREFIX_LEN, Prefix, Sealer, Sequence,
 };
 pub use header::{Header, MAX_HEADER, STREAM_VERSION};
+pub use link::{RECEIVE_PATH, phrase_from_fragment, receive_link};
 pub use manifest::{
     Entry, MAX_DEPTH, MAX_ENTRIES, MAX_MANIFEST_BYTES, MODE_BITS, Manifest, ManifestError, Refusal,
 };

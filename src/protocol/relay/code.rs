@@ -124,18 +124,61 @@ pub fn split_phrase(text: &str) -> Result<(String, Code), Error> {
     Ok((channel, Code::parse(&code.join("-"))?))
 }
 
-/// The words of the list that start with `prefix` (any case), in list order: what Tab
-/// completion offers for a partly typed word. An empty prefix or one that is not a word's start
-/// gives none.
-pub fn words_starting_with(prefix: &str) -> impl Iterator<Item = &'static str> + '_ {
-    WORDLIST.iter().copied().filter(move |w| {
-        !prefix.is_empty()
-            && w.len() >= prefix.len()
-            && w.as_bytes()
-                .iter()
-                .zip(prefix.as_bytes())
-                .all(|(a, b)| a.eq_ignore_ascii_case(b))
-    })
+/// Words in a whole phrase: the channel's number and word, then the code's [`WORDS`].
+pub const PHRASE_WORDS: usize = 2 + WORDS;
+
+/// What Tab does to a phrase being typed ([`complete`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completion {
+    /// The last word had one possible ending: the whole text, completed (followed by `-` while
+    /// words are still to come).
+    Unique(String),
+    /// Several words of the list start so: the candidates, in the list's order.
+    Ambiguous(Vec<&'static str>),
+    /// Nothing to complete: no word started, digits, no word of the list starts so, the phrase
+    /// is whole, or the text is longer than a phrase can be.
+    Nothing,
+}
+
+/// Completes the last word of a phrase being typed against [`WORDLIST`]: `482193-ced` →
+/// `482193-cedar-`. Case is ignored (the completed word is lowercase); the text before the word
+/// is kept as typed.
+pub fn complete(text: &str) -> Completion {
+    if text.len() > MAX_CODE_TEXT {
+        return Completion::Nothing;
+    }
+    let start = text
+        .rfind(|c: char| c == '-' || c.is_whitespace())
+        .map_or(0, |at| at + 1);
+    let (before, prefix) = text.split_at(start);
+    let prefix = prefix.to_ascii_lowercase();
+    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Completion::Nothing;
+    }
+    let candidates: Vec<&'static str> = WORDLIST
+        .iter()
+        .copied()
+        .filter(|w| w.starts_with(&prefix))
+        .collect();
+    match candidates.as_slice() {
+        [] => Completion::Nothing,
+        [word] => {
+            let words = before
+                .split(|c: char| c == '-' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .count()
+                + 1;
+            let next = if words < PHRASE_WORDS { "-" } else { "" };
+            let completed = format!("{before}{word}{next}");
+            // A whole last word: nothing to add, and Tab must move on as usual.
+            if completed == text {
+                Completion::Nothing
+            } else {
+                Completion::Unique(completed)
+            }
+        }
+        _ => Completion::Ambiguous(candidates),
+    }
 }
 
 /// The word a byte stands for.
@@ -246,19 +289,60 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn a_prefix_completes_to_the_words_it_starts() {
-        let all = |p| words_starting_with(p).collect::<Vec<_>>();
-        assert_eq!(all("acor"), ["acorn"]);
-        assert_eq!(all("ACo"), ["acorn"]);
-        assert_eq!(all("acorn"), ["acorn"]);
-        assert_eq!(all("ac"), ["acid", "acorn", "actor"]);
-        assert!(all("").is_empty());
-        assert!(all("acornx").is_empty());
-        assert!(all("zzz").is_empty());
-        assert!(all("48").is_empty());
-        // Every word can be completed from some prefix shorter than itself or equal to it.
+    fn tab_completes_a_unique_word_and_lists_ambiguous_ones() {
+        let unique = |text: &str, want: &str| {
+            assert_eq!(complete(text), Completion::Unique(want.into()), "{text:?}")
+        };
+        unique("482193-ced", "482193-cedar-");
+        unique("482193-cedar-COM", "482193-cedar-comet-");
+        unique("482193 cedar com", "482193 cedar comet-");
+        // The last word of a phrase gets no separator after it.
+        unique(
+            "482193-cedar-comet-maple-otter-tul",
+            "482193-cedar-comet-maple-otter-tulip",
+        );
+        // A whole word that starts no other is still completed (the separator is added).
+        unique("482193-cedar", "482193-cedar-");
+        assert_eq!(
+            complete("482193-cedar-c"),
+            Completion::Ambiguous(
+                WORDLIST
+                    .iter()
+                    .copied()
+                    .filter(|w| w.starts_with('c'))
+                    .collect()
+            )
+        );
+        assert_eq!(
+            complete("482193-ba"),
+            Completion::Ambiguous(vec![
+                "bacon", "badge", "bagel", "baker", "balmy", "bamboo", "banjo", "barn", "basil",
+                "basin"
+            ])
+        );
+        for nothing in [
+            "",
+            "4821",
+            "482193-cedar-comet-maple-otter-tulip",
+            "482193-",
+            "482193-cedar ",
+            "482193-zzz",
+            "482193-c3",
+            "é",
+        ] {
+            assert_eq!(complete(nothing), Completion::Nothing, "{nothing:?}");
+        }
+        assert_eq!(
+            complete(&format!("{}ced", "-".repeat(MAX_CODE_TEXT))),
+            Completion::Nothing
+        );
+        // Every word of the list completes from a prefix that only it has.
         for word in WORDLIST {
-            assert!(all(word).contains(&word), "{word}");
+            let shortest = (1..=word.len())
+                .map(|n| &word[..n])
+                .find(|p| WORDLIST.iter().filter(|w| w.starts_with(p)).count() == 1)
+                .unwrap();
+            unique(&format!("482193-{shortest}"), &format!("482193-{word}-"));
         }
     }
 }
