@@ -104,6 +104,11 @@ impl Sink {
         }
     }
 
+    /// Whether [`Sink::hash_kept`] can read the content back (all but standard output).
+    pub(super) fn can_read_back(&self) -> bool {
+        !matches!(self, Sink::Stdout(_))
+    }
+
     /// SHA-256 of the first `len` bytes as they are kept now, read back from disk (a file's
     /// partial, the staging folder of several) or memory (a text); `None` for standard
     /// output, whose running hash stands.

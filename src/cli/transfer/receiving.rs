@@ -34,8 +34,12 @@ pub(super) struct Receiving {
     sink: Option<Sink>,
     /// Content bytes opened and kept: the offset a resumption starts at.
     received: u64,
-    /// SHA-256 of the content kept so far.
-    hasher: Sha256,
+    /// SHA-256 of the content kept so far: from the first resumption on (taken from what is
+    /// kept), or from the start for standard output, which cannot be read back.
+    hasher: Option<Sha256>,
+    /// Whether this side ever told the sender a numeric offset: its trailer must then carry
+    /// the SHA-256.
+    resumed: bool,
     /// SHA-256 of the whole content, once checked.
     digest: Option<[u8; 32]>,
     /// Where each resumption started.
@@ -52,7 +56,8 @@ impl Receiving {
             manifest: None,
             sink: None,
             received: 0,
-            hasher: Sha256::new(),
+            hasher: None,
+            resumed: false,
             digest: None,
             resumed_at: Vec::new(),
             progress: Progress::new("receiving", 0),
@@ -119,7 +124,7 @@ impl Receiving {
             _ => return Err("the transfer is incomplete".into()),
         }
         if self.digest.is_none() {
-            self.digest = Some(self.hasher.clone().finalize().into());
+            self.digest = self.hasher.clone().map(|h| h.finalize().into());
         }
         self.progress.done();
         let ack = Ack::for_received(self.received);
@@ -141,8 +146,9 @@ impl Receiving {
             return Ok(None);
         };
         if let Some(hasher) = sink.hash_kept(self.received)? {
-            self.hasher = hasher;
+            self.hasher = Some(hasher);
         }
+        self.resumed = true;
         if self.received > 0 {
             let total = self.header.as_ref().map_or(0, |h| h.size);
             eprintln!("resuming at {} of {total} bytes", self.received);
@@ -164,7 +170,16 @@ impl Receiving {
             return Err("the transfer is incomplete".into());
         }
         let theirs = Trailer::decode(plaintext).ok_or("the sender's final frame is malformed")?;
-        let ours: [u8; 32] = self.hasher.clone().finalize().into();
+        let ours: Option<[u8; 32]> = self.hasher.clone().map(|h| h.finalize().into());
+        let (theirs, ours) = match (theirs, ours) {
+            (Some(theirs), Some(ours)) => (theirs, ours),
+            // One connection: its frames prove the content.
+            (None, ours) if !self.resumed => {
+                self.digest = ours;
+                return Ok(());
+            }
+            _ => return Err("the sender sent no SHA-256 for a resumed transfer".into()),
+        };
         if theirs != ours {
             return Err(format!(
                 "the content does not match the sender's SHA-256 ({}): the partial file was \
@@ -221,7 +236,13 @@ impl Receiving {
             match header.manifest {
                 // Bounded by the header's check (≤ MAX_MANIFEST_BYTES).
                 Some(len) => self.manifest = Some(Vec::with_capacity(len as usize)),
-                None => self.sink = Some(Sink::create(&header, &self.destination)?),
+                None => {
+                    let sink = Sink::create(&header, &self.destination)?;
+                    if !sink.can_read_back() {
+                        self.hasher = Some(Sha256::new());
+                    }
+                    self.sink = Some(sink);
+                }
             }
             self.header = Some(header);
             return Ok(());
@@ -247,7 +268,9 @@ impl Receiving {
             return Err("the sender sent content before its list of files was accepted".into());
         };
         sink.write(plaintext)?;
-        self.hasher.update(plaintext);
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(plaintext);
+        }
         self.progress.update(self.received);
         Ok(())
     }

@@ -28,15 +28,16 @@ pub(super) struct Sending {
     /// Whether the header (and manifest) went out on some connection: only then may the
     /// recipient ask to resume.
     announced: bool,
-    /// Content bytes read from the source and hashed, i.e. where the source stands.
+    /// Content bytes read from the source, i.e. where the source stands.
     position: u64,
-    /// SHA-256 of the content's first `position` bytes.
-    hasher: Sha256,
+    /// SHA-256 of the content's first `position` bytes, once the transfer has resumed (a
+    /// transfer over one connection is proven by its frames and hashes nothing).
+    hasher: Option<Sha256>,
     /// The most content ever sealed: a recipient asking to resume beyond it is refused.
     sealed: u64,
     /// Where each resumption started.
     pub(super) resumed_at: Vec<u64>,
-    /// SHA-256 of the whole content, once it is all sealed.
+    /// SHA-256 of the whole content, once it is all sealed (if the transfer resumed).
     pub(super) digest: Option<[u8; 32]>,
     progress: Progress,
 }
@@ -48,7 +49,7 @@ impl Sending {
             outgoing,
             announced: false,
             position: 0,
-            hasher: Sha256::new(),
+            hasher: None,
             sealed: 0,
             resumed_at: Vec::new(),
             digest: None,
@@ -91,6 +92,7 @@ impl Sending {
             _ => None,
         };
         let mut out = Vec::new();
+        let resumed = from.is_some();
         let from = match from {
             Some(offset) => {
                 self.resumed_at.push(offset);
@@ -102,7 +104,7 @@ impl Sending {
                 0
             }
         };
-        self.seek(from)?;
+        self.seek(from, resumed)?;
         self.send_content(&mut stream, &mut sealer, out, keys.version)?;
         stream
             .shutdown(std::net::Shutdown::Write)
@@ -151,17 +153,19 @@ impl Sending {
         Ok(())
     }
 
-    /// Puts the source at `offset`: from the start again if it is behind, hashing what it
-    /// reads on the way (only bytes the recipient already holds are skipped, never sent).
-    fn seek(&mut self, offset: u64) -> Attempt<()> {
-        if offset == self.position {
+    /// Puts the source at `offset`: from the start again if it is elsewhere, or if a
+    /// resumption needs the hash of the bytes before it, hashing what it reads on the way (only
+    /// bytes the recipient already holds are skipped, never sent).
+    fn seek(&mut self, offset: u64, resumed: bool) -> Attempt<()> {
+        let hashing = resumed || self.hasher.is_some();
+        if offset == self.position && (self.hasher.is_some() || !hashing) {
             return Ok(());
         }
         let source = &mut self.outgoing.source;
         source
             .restart()
             .map_err(|e| format!("reading input again: {e}"))?;
-        self.hasher = Sha256::new();
+        self.hasher = hashing.then(Sha256::new);
         self.position = 0;
         let mut buf = vec![0u8; MAX_FRAME_PLAINTEXT];
         while self.position < offset {
@@ -173,7 +177,9 @@ impl Sending {
             if n == 0 {
                 return Err("the input shrank while it was being sent".into());
             }
-            self.hasher.update(&buf[..n]);
+            if let Some(hasher) = &mut self.hasher {
+                hasher.update(&buf[..n]);
+            }
             self.position += n as u64;
         }
         Ok(())
@@ -203,7 +209,9 @@ impl Sending {
                     &mut room[PREFIX_LEN..PREFIX_LEN + MAX_FRAME_PLAINTEXT],
                 )
                 .map_err(|e| format!("reading input: {e}"))?;
-                self.hasher.update(&room[PREFIX_LEN..PREFIX_LEN + n]);
+                if let Some(hasher) = &mut self.hasher {
+                    hasher.update(&room[PREFIX_LEN..PREFIX_LEN + n]);
+                }
                 self.position += n as u64;
                 if self.position > total {
                     return Err("the input grew while it was being sent".into());
@@ -227,11 +235,10 @@ impl Sending {
             self.sealed = self.sealed.max(self.position);
             let mut tail = Vec::new();
             if done {
-                let digest: [u8; 32] = self.hasher.clone().finalize().into();
-                self.digest = Some(digest);
+                self.digest = self.hasher.clone().map(|h| h.finalize().into());
                 if trailer {
                     sealer
-                        .seal_into(&Trailer::encode(&digest), true, &mut tail)
+                        .seal_into(&Trailer::encode(self.digest.as_ref()), true, &mut tail)
                         .map_err(|e| e.to_string())?;
                 }
             }

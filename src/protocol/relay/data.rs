@@ -53,31 +53,36 @@ impl Resume {
 }
 
 /// The sender's final frame in version 3, after the content (whose frames are all non-final):
-/// the SHA-256 of the whole content, so that a file resumed from a kept partial is proven
-/// identical to the sender's.
+/// the SHA-256 of the whole content once the transfer has resumed, so that a file resumed from
+/// a kept partial is proven identical to the sender's; `null` for a transfer that never
+/// resumed, which its one connection's frames prove alone (and which then costs no hashing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Trailer {
-    /// 64 lowercase hex digits.
-    pub sha256: String,
+    /// 64 lowercase hex digits, or `null`.
+    pub sha256: Option<String>,
 }
 
 impl Trailer {
-    pub fn encode(digest: &[u8; 32]) -> Vec<u8> {
+    pub fn encode(digest: Option<&[u8; 32]>) -> Vec<u8> {
         serde_json::to_vec(&Trailer {
-            sha256: hex::encode(digest),
+            sha256: digest.map(|d| hex::encode(d)),
         })
         .unwrap_or_default()
     }
 
-    /// The digest a received trailer names, if it is one.
-    pub fn decode(bytes: &[u8]) -> Option<[u8; 32]> {
+    /// The digest a received trailer names (`Some(None)` for `null`); `None` if it is not a
+    /// trailer.
+    pub fn decode(bytes: &[u8]) -> Option<Option<[u8; 32]>> {
         if bytes.len() > MAX_CONTROL {
             return None;
         }
         let trailer: Trailer = serde_json::from_slice(bytes).ok()?;
+        let Some(text) = trailer.sha256 else {
+            return Some(None);
+        };
         let mut digest = [0u8; 32];
-        hex::decode_lower(&trailer.sha256, &mut digest).map(|()| digest)
+        hex::decode_lower(&text, &mut digest).map(|()| Some(digest))
     }
 }
 
@@ -162,7 +167,12 @@ mod tests {
         assert_eq!(Resume::decode(br#"{"offset":1,"x":2}"#), None);
         assert_eq!(Resume::decode(br#"{"offset":-1}"#), None);
         let digest = [0xab; 32];
-        assert_eq!(Trailer::decode(&Trailer::encode(&digest)), Some(digest));
+        assert_eq!(
+            Trailer::decode(&Trailer::encode(Some(&digest))),
+            Some(Some(digest))
+        );
+        assert_eq!(Trailer::decode(br#"{"sha256":null}"#), Some(None));
+        assert_eq!(Trailer::decode(br#"{}"#), Some(None));
         let upper = format!(r#"{{"sha256":"{}"}}"#, "AB".repeat(32));
         assert_eq!(Trailer::decode(upper.as_bytes()), None);
         assert_eq!(Trailer::decode(br#"{"sha256":"ab"}"#), None);
