@@ -298,3 +298,42 @@ async fn only_the_two_seats_resume_and_an_offset_beyond_what_was_sent_is_refused
         "the file is untouched"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_files_cut_at_half_resume_into_the_same_staging_folder() {
+    const EACH: usize = 12 << 20;
+    let (server, _forwarder, src, _) = cut_at_half(3 * EACH, false).await;
+    let tree = src.path().join("tree");
+    std::fs::create_dir_all(tree.join("inner")).unwrap();
+    let all = content(3 * EACH);
+    for (i, name) in ["a.bin", "b.bin", "inner/c.bin"].iter().enumerate() {
+        std::fs::write(tree.join(name), &all[i * EACH..(i + 1) * EACH]).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let phrase = "482195-cedar-comet-maple-otter-tulip";
+    let sender = {
+        let (ep, tree) = (endpoint(&server, SENDER), tree.clone());
+        tokio::spawn(async move {
+            transfer::send(&ep, Payload::Files(vec![tree]), Some(phrase), |_| {}).await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let accept: transfer::Consent = Box::new(|_| Ok(()));
+    let destination = Destination::Folder(dir.path().to_owned());
+    let got = transfer::receive_asking(&endpoint(&server, RECIPIENT), phrase, &destination, accept)
+        .await
+        .unwrap();
+    let sent = sender.await.unwrap().unwrap();
+    assert_eq!(got.resumed_at.len(), 1, "{got:?}");
+    assert_eq!(sent.resumed_at, got.resumed_at);
+    assert_eq!(
+        got.sha256.as_deref(),
+        Some(&*hex::encode(&Sha256::digest(&all)))
+    );
+    assert_eq!(got.files, [dir.path().join("tree")]);
+    for (i, name) in ["a.bin", "b.bin", "inner/c.bin"].iter().enumerate() {
+        let kept = std::fs::read(dir.path().join("tree").join(name)).unwrap();
+        assert!(kept == all[i * EACH..(i + 1) * EACH], "{name} differs");
+    }
+    assert_eq!(listing(dir.path()), ["tree"]);
+}
