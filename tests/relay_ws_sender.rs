@@ -6,46 +6,20 @@
 
 mod common;
 
-use common::{TestServer, client_from};
+use common::{Http, TestServer};
 use futures::{SinkExt, StreamExt};
 use rand::rngs::OsRng;
 use std::{net::IpAddr, time::Duration};
 use tokio::net::TcpSocket;
 use tokio_tungstenite::{client_async, tungstenite::Message};
-use zkrelay::api::relay::{RelayClient, Transport, handshake};
+use zkrelay::api::relay::{RelayClient, handshake};
 use zkrelay::cli::transfer::{self, Destination, Endpoint};
 use zkrelay::protocol::relay::{Code, Direction, FrameReader, Header, Opener, Sealer, data_hello};
-
-/// The relay's HTTP API from 127.0.0.2.
-struct Http {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Transport for Http {
-    async fn request(&self, path: &str, body: Option<String>) -> Result<(u16, String), String> {
-        let url = format!("{}{path}", self.base);
-        let req = match body {
-            Some(body) => self
-                .http
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body),
-            None => self.http.get(url),
-        };
-        let res = req.send().await.map_err(|e| e.to_string())?;
-        let status = res.status().as_u16();
-        Ok((status, res.text().await.map_err(|e| e.to_string())?))
-    }
-}
 
 /// Sends a 5-byte file as a page does, reads the acknowledgement, then sends `after_ack` (if
 /// any) and closes the socket.
 async fn page_sender(server: &TestServer, code: &Code, after_ack: Option<&'static [u8]>) {
-    let api = RelayClient::new(Http {
-        http: client_from(2),
-        base: server.url(""),
-    });
+    let api = RelayClient::new(Http::new(server, 2));
     let seat = api.open_sender(Some("777777-cedar")).await.unwrap();
     let confirmed = handshake::sender(&api, &seat, code, OsRng, |_| {})
         .await

@@ -16,6 +16,7 @@ use crate::protocol::relay::{
     Header, MAX_FILENAME_BYTES, Manifest, sanitize_filename, shorten_filename,
 };
 use rand::{RngCore, rngs::OsRng};
+use sha2::{Digest, Sha256};
 use std::{
     fs::File,
     io::{self, ErrorKind},
@@ -103,6 +104,23 @@ impl Sink {
         }
     }
 
+    /// Whether [`Sink::hash_kept`] can read the content back (all but standard output).
+    pub(super) fn can_read_back(&self) -> bool {
+        !matches!(self, Sink::Stdout(_))
+    }
+
+    /// SHA-256 of the first `len` bytes as they are kept now, read back from disk (a file's
+    /// partial, the staging folder of several) or memory (a text); `None` for standard
+    /// output, whose running hash stands.
+    pub(super) fn hash_kept(&self, len: u64) -> Result<Option<Sha256>> {
+        match self {
+            Sink::File(sink) => sink.hash_kept(len).map(Some),
+            Sink::Files(sink) => sink.hash_kept(len).map(Some),
+            Sink::Text(buf) => Ok(Some(Sha256::new_with_prefix(buf))),
+            Sink::Stdout(_) => Ok(None),
+        }
+    }
+
     /// Puts the complete content in place.
     pub(super) fn finish(self) -> Result<Kept> {
         use std::io::Write;
@@ -165,6 +183,35 @@ impl FileSink {
         match &mut self.file {
             Some(file) => file.write_all(bytes).map_err(|e| format!("writing: {e}")),
             None => Err("writing: the file is closed".into()),
+        }
+    }
+
+    /// SHA-256 of the partial file on disk, which must be exactly the `len` bytes written.
+    fn hash_kept(&self, len: u64) -> Result<Sha256> {
+        use std::io::Read;
+        let Some(partial) = &self.partial else {
+            return Err("the file was already placed".into());
+        };
+        let changed = |why: String| {
+            format!(
+                "the partial file {} changed while the connection was down ({why}): nothing was kept",
+                partial.display()
+            )
+        };
+        let mut file = File::open(partial).map_err(|e| changed(e.to_string()))?;
+        let size = file.metadata().map_err(|e| changed(e.to_string()))?.len();
+        if size != len {
+            return Err(changed(format!("{size} bytes, not the {len} received")));
+        }
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => return Ok(hasher),
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(changed(e.to_string())),
+            }
         }
     }
 

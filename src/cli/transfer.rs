@@ -2,19 +2,26 @@
 //!
 //! The flows drive the pure [`crate::protocol::relay`] code over the relay's HTTP API and a raw TCP
 //! data connection. They are library functions so tests run them in-process against a real server.
+//! A data connection that drops is connected again, a few times with growing pauses, and the
+//! transfer goes on from the bytes the recipient kept ([`resume`]).
 
 mod frames;
+mod outgoing;
 mod progress;
 mod receiving;
+mod resume;
+mod sending;
 mod walk;
 
 use crate::{
     api::relay::{POLL_SECS, RelayClient, Seat, TransferError, Transport, handshake},
-    protocol::relay::{Code, Header, MAX_MANIFEST_BYTES, Manifest, data_hello, split_phrase},
+    protocol::relay::{Code, Manifest, resumable_data_hello, split_phrase},
 };
-use frames::stream_out;
+use outgoing::{Outgoing, open_payload};
 use rand::rngs::OsRng;
-use receiving::stream_in;
+use receiving::Receiving;
+use resume::{Failure, Link};
+use sending::Sending;
 use std::{
     net::{IpAddr, SocketAddr},
     path::PathBuf,
@@ -73,19 +80,31 @@ pub struct Delivered {
     pub files: Vec<PathBuf>,
     /// Received text (receive side, when the destination is a folder).
     pub text: Option<String>,
-    /// How long the encrypted data took, from the stapled connection to the acknowledgement.
+    /// How long the encrypted data took, from the first stapled connection to the
+    /// acknowledgement (pauses to reconnect included).
     pub data_time: Duration,
+    /// SHA-256 of the whole content (hex).
+    pub sha256: Option<String>,
+    /// The offsets at which the transfer resumed after dropped connections.
+    pub resumed_at: Vec<u64>,
 }
 
 impl Delivered {
-    /// "N bytes in S s (R MB/s)".
+    /// "N bytes in S s (R MB/s), SHA-256 H", and where it resumed.
     pub fn summary(&self) -> String {
         let secs = self.data_time.as_secs_f64();
-        format!(
+        let mut text = format!(
             "{} bytes in {secs:.2} s ({:.0} MB/s)",
             self.bytes,
             self.bytes as f64 / secs.max(1e-6) / 1e6
-        )
+        );
+        if let Some(sha256) = &self.sha256 {
+            text += &format!(", SHA-256 {sha256}");
+        }
+        for offset in &self.resumed_at {
+            text += &format!(", resumed at {offset} of {}", self.bytes);
+        }
+        text
     }
 }
 
@@ -164,8 +183,13 @@ pub async fn send(
     let seat = api.open_sender(channel_name.as_deref()).await?;
     let result = async {
         let confirmed = handshake::sender(&api, &seat, &code, OsRng, announce).await?;
-        let stream = connect_data(&api, endpoint, &seat, &confirmed.h_k).await?;
-        stream_out(stream, &confirmed.key, &seat.channel, outgoing).await
+        let link = Link {
+            api: &api,
+            endpoint,
+            seat: &seat,
+            confirmed: &confirmed,
+        };
+        send_over(&link, Sending::new(outgoing)).await
     }
     .await;
     if result.is_err() {
@@ -204,8 +228,13 @@ pub async fn receive_asking(
     let seat = api.open_recipient(&channel).await?;
     let result = async {
         let confirmed = handshake::recipient(&api, &seat, &code, OsRng).await?;
-        let stream = connect_data(&api, endpoint, &seat, &confirmed.h_k).await?;
-        stream_in(stream, &confirmed.key, &seat.channel, destination, consent).await
+        let link = Link {
+            api: &api,
+            endpoint,
+            seat: &seat,
+            confirmed: &confirmed,
+        };
+        receive_over(&link, Receiving::new(destination, consent)).await
     }
     .await;
     if result.is_err() {
@@ -214,13 +243,51 @@ pub async fn receive_asking(
     result
 }
 
-/// Calls `open`, connects the TCP data connection and waits for the relay's `ok`.
+/// Sends over as many data connections as it takes.
+async fn send_over(link: &Link<'_>, sending: Sending) -> Result<Delivered> {
+    let started = Instant::now();
+    let (sending, result) = link.carry(true, sending, Sending::run).await;
+    result?;
+    let sending = sending.ok_or("the sending thread failed")?;
+    Ok(Delivered {
+        kind: sending.kind().to_owned(),
+        bytes: sending.total(),
+        path: None,
+        files: Vec::new(),
+        text: None,
+        data_time: started.elapsed(),
+        sha256: sending.digest.map(|d| crate::protocol::hex::encode(&d)),
+        resumed_at: sending.resumed_at,
+    })
+}
+
+/// Receives over as many data connections as it takes; on failure nothing is kept.
+async fn receive_over(link: &Link<'_>, receiving: Receiving) -> Result<Delivered> {
+    let started = Instant::now();
+    match link.carry(false, receiving, Receiving::run).await {
+        (Some(receiving), Ok(())) => {
+            let done = tokio::task::spawn_blocking(move || receiving.finish(started.elapsed()));
+            done.await.map_err(|_| "the receiving thread failed")?
+        }
+        (receiving, result) => {
+            if let Some(receiving) = receiving {
+                receiving.discard();
+            }
+            Err(result
+                .err()
+                .unwrap_or_else(|| "the receiving thread failed".into()))
+        }
+    }
+}
+
+/// Calls `open`, connects the TCP data connection and waits for the relay's `ok` (`ok 3`: the
+/// other side is resumable too, `ok 2`: it is not). Returns the data version both speak.
 async fn connect_data(
     api: &RelayClient<Api>,
     endpoint: &Endpoint,
     seat: &Seat,
     h_k: &str,
-) -> Result<TcpStream> {
+) -> std::result::Result<(TcpStream, u8), Failure> {
     let opened = api.open_data(seat).await?;
     let port = opened
         .data_port
@@ -254,12 +321,13 @@ async fn connect_data(
     let mut stream = socket
         .connect(SocketAddr::new(ip, port))
         .await
-        .map_err(|e| format!("cannot open the data connection: {e}"))?;
+        .map_err(|e| Failure::Dropped(format!("cannot open the data connection: {e}")))?;
     let _ = stream.set_nodelay(true);
+    let hello = resumable_data_hello(&seat.channel, &seat.uuid, h_k);
     stream
-        .write_all(format!("{}\n", data_hello(&seat.channel, &seat.uuid, h_k)).as_bytes())
+        .write_all(format!("{hello}\n").as_bytes())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::Dropped(e.to_string()))?;
     let mut line = Vec::new();
     let deadline = Instant::now() + PEER_TIMEOUT;
     loop {
@@ -273,71 +341,13 @@ async fn connect_data(
         line.push(byte);
     }
     let line = String::from_utf8_lossy(&line);
-    if line != "ok" {
-        return Err(format!("the relay refused the data connection: {line}").into());
-    }
-    Ok(stream)
-}
-
-/// The content to send, read on a blocking thread.
-type Source = Box<dyn std::io::Read + Send>;
-
-/// What the sender seals: the header, the manifest (several files) and the content.
-pub(super) struct Outgoing {
-    header: Header,
-    manifest: Option<Vec<u8>>,
-    source: Source,
-}
-
-async fn open_payload(payload: &Payload) -> Result<Outgoing> {
-    let (header, source): (Header, Source) = match payload {
-        Payload::Text(text) => (
-            Header::text(text.len() as u64),
-            Box::new(std::io::Cursor::new(text.clone().into_bytes())),
+    match &*line {
+        "ok" | "ok 2" => Ok((stream, 2)),
+        "ok 3" => Ok((stream, 3)),
+        // The relay has not yet seen this side's previous connection end: try again.
+        busy if busy.starts_with("error conflict this side is already connected") => Err(
+            Failure::Dropped("the relay still holds the previous connection".into()),
         ),
-        Payload::Files(paths) => {
-            let paths = paths.clone();
-            let (manifest, source) = tokio::task::spawn_blocking(move || walk::collect(&paths))
-                .await
-                .map_err(|_| "the thread reading the folders failed")??;
-            let bytes = manifest.encode();
-            if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-                return Err(
-                    "the list of these files is over 16 MiB: send an archive instead".into(),
-                );
-            }
-            return Ok(Outgoing {
-                header: Header::files(bytes.len() as u64, manifest.total_size()),
-                manifest: Some(bytes),
-                source: Box::new(source),
-            });
-        }
-        Payload::File(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let size = file.metadata().map_err(|e| e.to_string())?.len();
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "file".into());
-            (Header::file(name, size), Box::new(file))
-        }
-        Payload::Stdin => {
-            // Standard input's length is unknown ahead: read it fully (bounded by memory).
-            let mut bytes = Vec::new();
-            tokio::io::stdin()
-                .read_to_end(&mut bytes)
-                .await
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-            (
-                Header::file("stdin".into(), bytes.len() as u64),
-                Box::new(std::io::Cursor::new(bytes)),
-            )
-        }
-    };
-    Ok(Outgoing {
-        header,
-        manifest: None,
-        source,
-    })
+        _ => Err(format!("the relay refused the data connection: {line}").into()),
+    }
 }

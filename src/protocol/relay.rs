@@ -15,7 +15,8 @@
 //! - [`receive_link`] / [`phrase_from_fragment`] — the link a QR code carries (the phrase in its
 //!   fragment, never sent to the server); [`complete`] — Tab completion of a phrase's words.
 //! - [`sanitize_filename`] — a received name reduced to a safe single component.
-//! - [`data_hello`], [`Answer`] and [`Ack`] — the data connection's own messages. (The HTTP steps up to a confirmed
+//! - [`data_hello`], [`Answer`], [`Ack`], [`Resume`] and [`Trailer`] — the data connection's own
+//!   messages. (The HTTP steps up to a confirmed
 //!   key are `api::relay::handshake`.)
 //!
 //! Randomness comes from the caller (`rand_core` 0.6, as `spake2` uses).
@@ -33,7 +34,10 @@ pub use code::{
     CHANNEL_NAMES, Code, Completion, MAX_CODE_TEXT, PHRASE_WORDS, WORDLIST, WORDS, channel_name,
     complete, is_channel_name, phrase, split_phrase,
 };
-pub use data::{Ack, Answer, DATA_VERSION, data_hello};
+pub use data::{
+    Ack, Answer, CONNECTION_NONCE, DATA_VERSION, MAX_CONTROL, RESUMABLE_DATA_VERSION, Resume,
+    Trailer, data_hello, resumable_data_hello,
+};
 pub use filename::{MAX_FILENAME_BYTES, is_hidden_char, sanitize_filename, shorten_filename};
 pub use frame::{
     FRAME_OVERHEAD, Frame, FrameParams, FrameReader, MAX_FRAME_CIPHERTEXT, MAX_FRAME_PLAINTEXT,

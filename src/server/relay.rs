@@ -9,6 +9,7 @@
 //! status of their [`ErrorCode`].
 
 mod data;
+mod pump;
 #[cfg(target_os = "linux")]
 mod splice;
 mod wire;
@@ -57,9 +58,12 @@ pub struct Board {
     hh_k: Option<String>,
     h_k: Option<String>,
     open: PerSide<bool>,
-    /// The side whose data connection waits for the other's, and how to hand that one over.
-    parked: Option<(Side, data::Handoff)>,
+    /// The side whose data connection waits for the other's, how to hand that one over, and the
+    /// waiting side's data version.
+    parked: Option<(Side, data::Handoff, u8)>,
     stapled: bool,
+    /// Pairs of data connections stapled so far (a cut transfer may be resumed).
+    staplings: u8,
     /// Someone was refused the recipient's seat while it was taken: if the key exchange then
     /// fails, a stranger probably took the seat first (the sender is told so).
     contested: bool,

@@ -1,6 +1,7 @@
 //! A real zkrelay server for integration tests: in-process, on 127.0.0.1:0, with its own SQLite file.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod forwarder;
 pub mod identify;
 
 use rand::rngs::OsRng;
@@ -171,4 +172,36 @@ pub fn listing(dir: &std::path::Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// The relay's HTTP API from `127.0.0.<last>`, for a `RelayClient` driven by hand.
+pub struct Http {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Http {
+    pub fn new(server: &TestServer, last: u8) -> Self {
+        Self {
+            http: client_from(last),
+            base: server.url(""),
+        }
+    }
+}
+
+impl zkrelay::api::relay::Transport for Http {
+    async fn request(&self, path: &str, body: Option<String>) -> Result<(u16, String), String> {
+        let url = format!("{}{path}", self.base);
+        let req = match body {
+            Some(body) => self
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body),
+            None => self.http.get(url),
+        };
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        let status = res.status().as_u16();
+        Ok((status, res.text().await.map_err(|e| e.to_string())?))
+    }
 }

@@ -14,6 +14,7 @@
 use super::{Result, move_no_replace, numbered_names};
 use crate::protocol::relay::{Entry, MODE_BITS, Manifest};
 use rand::{RngCore, rngs::OsRng};
+use sha2::{Digest, Sha256};
 use std::{
     collections::HashSet,
     fs::File,
@@ -49,6 +50,8 @@ pub(in crate::cli) struct FilesSink {
     made: HashSet<PathBuf>,
     /// Top-level names and whether each is a folder, in order.
     tops: Vec<(String, bool)>,
+    /// The files created so far (relative), in order: what a resumption reads back.
+    written: Vec<PathBuf>,
 }
 
 impl FilesSink {
@@ -95,6 +98,7 @@ impl FilesSink {
             current: None,
             made: HashSet::new(),
             tops,
+            written: Vec::new(),
         };
         for entry in manifest.entries() {
             if let Entry::Dir { path } = entry {
@@ -159,6 +163,7 @@ impl FilesSink {
             .open(&path)
             .map_err(|e| format!("cannot create {}: {e}", planned.path.display()))?;
         let due = planned.size;
+        self.written.push(planned.path.clone());
         Ok(Some(Writing { file, planned, due }))
     }
 
@@ -183,6 +188,42 @@ impl FilesSink {
                 .map_err(|e| format!("cannot set the mode of {shown}: {e}"))?;
         }
         Ok(())
+    }
+
+    /// SHA-256 of the content as the staging folder holds it now: the files written so far,
+    /// read back in order, which must come to exactly `len` bytes.
+    pub(in crate::cli) fn hash_kept(&self, len: u64) -> Result<Sha256> {
+        use std::io::Read;
+        let staging = self.staging()?;
+        let changed = |why: String| {
+            format!(
+                "the files kept in {} changed while the connection was down ({why}): nothing \
+                 was kept",
+                staging.display()
+            )
+        };
+        let mut hasher = Sha256::new();
+        let mut read = 0u64;
+        let mut buf = vec![0u8; 1 << 20];
+        for relative in &self.written {
+            let mut file = File::open(staging.join(relative))
+                .map_err(|e| changed(format!("{}: {e}", relative.display())))?;
+            loop {
+                match file.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        hasher.update(&buf[..n]);
+                        read += n as u64;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(e) => return Err(changed(format!("{}: {e}", relative.display()))),
+                }
+            }
+        }
+        if read != len {
+            return Err(changed(format!("{read} bytes, not the {len} received")));
+        }
+        Ok(hasher)
     }
 
     /// Writes the next bytes of content, across as many files as they cover.

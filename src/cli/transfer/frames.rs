@@ -1,22 +1,18 @@
-//! The data connection's two directions on blocking threads: the sender seals the header (and a
-//! manifest, then waits for the recipient's answer) and the content into frames and reads the
-//! acknowledgement; the recipient's half is [`super::receiving`].
+//! What both halves of the data connection share on their blocking threads: the socket made
+//! blocking with stall timeouts, the recipient's small sealed replies (sealing them, and reading
+//! them on the sender's side), and the end of the sender's direction. The sender's half is
+//! [`super::sending`], the recipient's [`super::receiving`].
 
-use super::{Delivered, Outgoing, Result, Source, progress::Progress};
+use super::{Result, resume::Failure};
 use crate::{
     api::relay::TransferError,
-    protocol::relay::{
-        Ack, Answer, Direction, Error, FRAME_OVERHEAD, FrameReader, MAX_FRAME_PLAINTEXT, Opener,
-        PREFIX_LEN, Sealer, SharedKey,
-    },
+    protocol::relay::{Error, FrameReader, Opener, Sealer},
 };
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpStream;
 
 /// Largest acknowledgement the sender reads back.
 const MAX_ACK: usize = 1024;
-/// Frames sealed per network write.
-const FRAMES_PER_WRITE: usize = 4;
 /// Bytes asked of the socket per read.
 pub(super) const READ_CHUNK: usize = 1024 * 1024;
 /// A data connection that moves nothing for this long is given up.
@@ -51,133 +47,14 @@ pub(super) fn io_error(doing: &str, e: &std::io::Error) -> String {
     }
 }
 
-/// Encrypts the header, the manifest (if any) and the content to the recipient, then reads its
-/// acknowledgement.
-pub(super) async fn stream_out(
-    stream: TcpStream,
-    key: &SharedKey,
-    channel: &str,
-    outgoing: Outgoing,
-) -> Result<Delivered> {
-    let started = Instant::now();
-    let stream = blocking(stream)?;
-    let data_key = key.data_key(channel, Direction::SenderToRecipient);
-    let ack_key = key.data_key(channel, Direction::RecipientToSender);
-    let total = outgoing.header.size;
-    let kind = outgoing.header.kind.clone();
-    tokio::task::spawn_blocking(move || send_frames(stream, &data_key, &ack_key, outgoing))
-        .await
-        .map_err(|_| "the sending thread failed")??;
-    Ok(Delivered {
-        kind,
-        bytes: total,
-        path: None,
-        files: Vec::new(),
-        text: None,
-        data_time: started.elapsed(),
-    })
-}
-
-fn send_frames(
-    mut stream: std::net::TcpStream,
-    data_key: &[u8; 32],
-    ack_key: &[u8; 32],
-    outgoing: Outgoing,
-) -> Result<()> {
-    use std::io::Write;
-    const FRAME: usize = PREFIX_LEN + MAX_FRAME_PLAINTEXT + FRAME_OVERHEAD;
-    let Outgoing {
-        header,
-        manifest,
-        mut source,
-    } = outgoing;
-    let total = header.size;
-    let mut sealer = Sealer::new(data_key);
-    let mut out = sealer
-        .seal(&header.encode(), false)
-        .map_err(|e| e.to_string())?;
-    // The recipient's direction: its answer to a manifest, then its acknowledgement.
-    let mut replies = Replies::new(ack_key);
-    if let Some(manifest) = manifest {
-        for part in manifest.chunks(MAX_FRAME_PLAINTEXT) {
-            sealer
-                .seal_into(part, false, &mut out)
-                .map_err(|e| e.to_string())?;
-        }
-        stream
-            .write_all(&out)
-            .map_err(|e| io_error("sending", &e))?;
-        out.clear();
-        let (answer, last) = replies.next(&mut stream, "waiting for the recipient's answer")?;
-        if last || !Answer::accepts(&answer) {
-            return Err("the recipient declined the files (nothing was sent)".into());
-        }
-    }
-    let mut batch = vec![0u8; FRAMES_PER_WRITE * FRAME];
-    let mut progress = Progress::new("sending", total);
-    let mut sent = 0u64;
-    let mut last = false;
-    while !last {
-        // Read each frame's plaintext into its place in the batch and seal it there.
-        let mut used = 0;
-        for _ in 0..FRAMES_PER_WRITE {
-            let room = &mut batch[used..used + FRAME];
-            let n = read_full(
-                &mut source,
-                &mut room[PREFIX_LEN..PREFIX_LEN + MAX_FRAME_PLAINTEXT],
-            )
-            .map_err(|e| format!("reading input: {e}"))?;
-            sent += n as u64;
-            if sent > total {
-                return Err("the input grew while it was being sent".into());
-            }
-            last = n < MAX_FRAME_PLAINTEXT || sent == total;
-            if last && sent != total {
-                return Err("the input shrank while it was being sent".into());
-            }
-            let frame = PREFIX_LEN + n + FRAME_OVERHEAD;
-            sealer
-                .seal_in_place(&mut room[..frame], last)
-                .map_err(|e| e.to_string())?;
-            used += frame;
-            if last {
-                break;
-            }
-        }
-        if !out.is_empty() {
-            stream
-                .write_all(&out)
-                .map_err(|e| io_error("sending", &e))?;
-            out.clear();
-        }
-        stream
-            .write_all(&batch[..used])
-            .map_err(|e| io_error("sending", &e))?;
-        progress.update(sent);
-    }
-    stream
-        .shutdown(std::net::Shutdown::Write)
-        .map_err(|e| e.to_string())?;
-    progress.done();
-    let (ack, _) = replies.next(&mut stream, "waiting for the confirmation")?;
-    if !Ack::confirms(&ack, total) {
-        return Err(format!(
-            "the recipient reported a problem: {}",
-            String::from_utf8_lossy(&ack)
-        )
-        .into());
-    }
-    Ok(())
-}
-
 /// The recipient's direction as the sender reads it: small sealed replies.
-struct Replies {
+pub(super) struct Replies {
     opener: Opener,
     frames: FrameReader,
 }
 
 impl Replies {
-    fn new(key: &[u8; 32]) -> Self {
+    pub(super) fn new(key: &[u8; 32]) -> Self {
         Self {
             opener: Opener::new(key),
             frames: FrameReader::new(),
@@ -185,7 +62,11 @@ impl Replies {
     }
 
     /// The next reply's plaintext (at most [`MAX_ACK`] bytes) and whether it is the final frame.
-    fn next(&mut self, stream: &mut std::net::TcpStream, doing: &str) -> Result<(Vec<u8>, bool)> {
+    pub(super) fn next(
+        &mut self,
+        stream: &mut std::net::TcpStream,
+        doing: &str,
+    ) -> std::result::Result<(Vec<u8>, bool), Failure> {
         use std::io::Read;
         loop {
             if let Some((prefix, body)) = self.frames.next_in_place().map_err(|e| e.to_string())? {
@@ -198,16 +79,19 @@ impl Replies {
             let n = self
                 .frames
                 .fill(MAX_ACK, |room| stream.read(room))
-                .map_err(|e| io_error(doing, &e))?;
-            if n == 0 || self.frames.pending() > MAX_ACK {
-                return Err("the recipient did not confirm the transfer".into());
+                .map_err(|e| Failure::Dropped(io_error(doing, &e)))?;
+            if n == 0 {
+                return Err(Failure::Dropped(format!("{doing}: the connection ended")));
+            }
+            if self.frames.pending() > MAX_ACK {
+                return Err("the recipient's reply is too long".into());
             }
         }
     }
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(input: &mut Source, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(super) fn read_full(input: &mut dyn std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
@@ -230,12 +114,12 @@ pub(super) fn reply(
     sealer: &mut Sealer,
     message: &[u8],
     last: bool,
-) -> Result<()> {
+) -> std::result::Result<(), Failure> {
     use std::io::Write;
     let frame = sealer.seal(message, last).map_err(|e| e.to_string())?;
     stream
         .write_all(&frame)
-        .map_err(|e| io_error("answering", &e))?;
+        .map_err(|e| Failure::Dropped(io_error("answering", &e)))?;
     if last {
         let _ = stream.shutdown(std::net::Shutdown::Write);
     }

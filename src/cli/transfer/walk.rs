@@ -33,7 +33,8 @@ pub(super) fn collect(paths: &[PathBuf]) -> Result<(Manifest, FilesSource)> {
     }
     let manifest = Manifest::new(walk.entries).map_err(|e| sender_error(&e))?;
     let source = FilesSource {
-        files: walk.sources.into_iter(),
+        files: walk.sources,
+        next: 0,
         current: None,
     };
     Ok((manifest, source))
@@ -153,7 +154,9 @@ fn mode(_: &Metadata) -> u32 {
 /// The files' contents back to back, each exactly as long as the manifest says: a file that
 /// shrank or grew since the walk is an error, not a shifted stream.
 pub(super) struct FilesSource {
-    files: std::vec::IntoIter<Source>,
+    files: Vec<Source>,
+    /// The index in `files` of the next file to open.
+    next: usize,
     /// The file being read and the bytes still due from it.
     current: Option<(File, u64, PathBuf)>,
 }
@@ -200,14 +203,24 @@ impl Read for FilesSource {
                     }
                     self.current = None;
                 }
-                None => match self.files.next() {
+                None => match self.files.get(self.next) {
                     None => return Ok(0),
                     Some(source) => {
-                        let file = Self::open(&source)?;
-                        self.current = Some((file, source.size, source.path));
+                        let file = Self::open(source)?;
+                        self.current = Some((file, source.size, source.path.clone()));
+                        self.next += 1;
                     }
                 },
             }
         }
+    }
+}
+
+impl super::resume::Content for FilesSource {
+    /// Back to the first file (each is opened and checked again as it comes).
+    fn restart(&mut self) -> io::Result<()> {
+        self.current = None;
+        self.next = 0;
+        Ok(())
     }
 }

@@ -129,6 +129,29 @@ impl SharedKey {
         let _ = Hkdf::<Sha256>::new(None, &self.0).expand(&info, &mut out);
         out
     }
+
+    /// The key of one direction of one version-3 data connection: HKDF-SHA256 from k with salt
+    /// `sender_nonce ‖ recipient_nonce` (each side's fresh random bytes for this connection) and
+    /// info `"zkrelay v3 aes-256-gcm {direction} " ‖ channel`. The channel and k name the
+    /// transfer; the nonces make every connection's keys new, so frame counters restart at 0
+    /// under a key never used before, and frames of one connection open on no other.
+    pub fn connection_key(
+        &self,
+        channel: &str,
+        direction: Direction,
+        sender_nonce: &[u8],
+        recipient_nonce: &[u8],
+    ) -> [u8; 32] {
+        let label: &[u8] = match direction {
+            Direction::SenderToRecipient => b"zkrelay v3 aes-256-gcm sender->recipient ",
+            Direction::RecipientToSender => b"zkrelay v3 aes-256-gcm recipient->sender ",
+        };
+        let info = [label, channel.as_bytes()].concat();
+        let salt = [sender_nonce, recipient_nonce].concat();
+        let mut out = [0u8; 32];
+        let _ = Hkdf::<Sha256>::new(Some(&salt), &self.0).expand(&info, &mut out);
+        out
+    }
 }
 
 fn confirm(expected: &str, got: &str) -> Result<(), Error> {
@@ -186,6 +209,22 @@ mod tests {
             ka.data_key(c, Direction::SenderToRecipient),
             ka.data_key("4822", Direction::SenderToRecipient)
         );
+        // Each connection's nonces give it keys of its own, distinct from version 2's.
+        let (r1, r2) = ([1u8; 32], [2u8; 32]);
+        let s2r = Direction::SenderToRecipient;
+        assert_eq!(
+            ka.connection_key(c, s2r, &r1, &r2),
+            kb.connection_key(c, s2r, &r1, &r2)
+        );
+        for other in [
+            ka.connection_key(c, s2r, &r2, &r1),
+            ka.connection_key(c, s2r, &r1, &r1),
+            ka.connection_key(c, Direction::RecipientToSender, &r1, &r2),
+            ka.connection_key("4822", s2r, &r1, &r2),
+            ka.data_key(c, s2r),
+        ] {
+            assert_ne!(ka.connection_key(c, s2r, &r1, &r2), other);
+        }
         // The data key is not H(k), which the relay sees.
         assert_ne!(
             hex::encode(&ka.data_key(c, Direction::SenderToRecipient)),

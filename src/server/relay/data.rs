@@ -8,9 +8,19 @@
 //! The relay answers `ok` (a line on TCP, a text message on WebSocket) to both sides once stapled,
 //! or `error <code> <message>` and closes. After `ok` the bytes are the clients' encrypted frame
 //! stream; WebSocket binary messages are chunks of it. Any mix of TCP and WebSocket works.
+//!
+//! Version 3 (resumable): a hello `zkrelay-data 3 …` is answered `ok V`, V the other side's
+//! version, so the two speak the lower one. A TCP ↔ TCP transfer that ends in an error (a reset,
+//! a write that fails, the idle cut) rather than with both directions finished is not freed:
+//! the channel goes back to "open, not stapled" for `[relay] transfer_idle_secs`, and the same
+//! two seats (uuid, address, h_k: the same checks as the first time) may connect again, at most
+//! [`MAX_STAPLINGS`] times in all.
 
-use super::{Board, RelayChannels};
-use crate::protocol::relay::DATA_VERSION;
+use super::{
+    Board, RelayChannels,
+    pump::{Activity, Ended, greet, pump},
+};
+use crate::protocol::relay::{DATA_VERSION, RESUMABLE_DATA_VERSION};
 use crate::{
     api::{ApiError, ErrorCode},
     server::{AppState, channels::Side, gate::ConnPermit, proxy::TrustedProxies},
@@ -22,21 +32,14 @@ use axum::{
     },
     response::Response,
 };
-use futures::{SinkExt, StreamExt, stream::SplitSink, stream::SplitStream};
 use std::{
     net::{IpAddr, SocketAddr},
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::Duration,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{
-        TcpListener, TcpStream,
-        tcp::{OwnedReadHalf, OwnedWriteHalf},
-    },
+    net::{TcpListener, TcpStream},
     sync::oneshot,
 };
 
@@ -44,8 +47,8 @@ use tokio::{
 pub const MAX_HELLO: usize = 256;
 /// How long a new data connection has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// Size of the chunks read from TCP (and sent as one WebSocket message).
-const CHUNK: usize = 64 * 1024;
+/// Data connection pairs one channel may staple: the first and the resumptions after drops.
+pub const MAX_STAPLINGS: u8 = 8;
 
 /// A checked data connection. A TCP one holds its place at the connection gate (a WebSocket's
 /// travels inside the socket).
@@ -55,6 +58,8 @@ pub enum DataConn {
 }
 
 struct Hello {
+    /// 2, or 3 (resumable).
+    version: u8,
     channel: String,
     uuid: String,
     h_k: String,
@@ -70,15 +75,18 @@ fn parse_hello(line: &str) -> Result<Hello, ApiError> {
         parts.next(),
         parts.next(),
     ) {
-        (Some("zkrelay-data"), Some(DATA_VERSION), Some(channel), Some(uuid), Some(h_k), None) => {
+        (Some("zkrelay-data"), Some(v), Some(channel), Some(uuid), Some(h_k), None)
+            if v == DATA_VERSION || v == RESUMABLE_DATA_VERSION =>
+        {
             Ok(Hello {
+                version: if v == DATA_VERSION { 2 } else { 3 },
                 channel: channel.to_owned(),
                 uuid: uuid.to_owned(),
                 h_k: h_k.to_owned(),
             })
         }
         _ => Err(ApiError::bad_request(
-            "expected the hello line: zkrelay-data 2 <channel> <uuid> <h_k> (update your client if it sends another version)",
+            "expected the hello line: zkrelay-data 2|3 <channel> <uuid> <h_k> (update your client if it sends another version)",
         )),
     }
 }
@@ -101,10 +109,16 @@ fn admit(relay: &RelayChannels, ip: IpAddr, hello: &Hello) -> Result<Side, ApiEr
                 "call open before connecting",
             ));
         }
-        if board.stapled || board.parked.as_ref().is_some_and(|(s, _)| *s == side) {
+        if board.stapled || board.parked.as_ref().is_some_and(|(s, ..)| *s == side) {
             return Err(ApiError::new(
                 ErrorCode::Conflict,
                 "this side is already connected",
+            ));
+        }
+        if board.staplings >= MAX_STAPLINGS {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "this transfer was cut and resumed too often: start again",
             ));
         }
         Ok(side)
@@ -261,8 +275,8 @@ async fn ws_connection(
     }
 }
 
-/// What the second data connection of a channel does: hand itself to the first.
-pub(super) type Handoff = oneshot::Sender<DataConn>;
+/// What the second data connection of a channel does: hand itself (and its version) to the first.
+pub(super) type Handoff = oneshot::Sender<(DataConn, u8)>;
 
 /// Hands `conn` to the other side's parked connection, or parks it until the other side comes,
 /// its own client goes away, or the channel ends. The parked side's task then staples the two
@@ -275,8 +289,9 @@ async fn staple(relay: RelayChannels, ip: IpAddr, hello: Hello, conn: DataConn, 
     let mut handoff = Some(handoff);
     let placed = relay.with_seat(&hello.channel, ip, &hello.uuid, |side, board| {
         match board.parked.take() {
-            Some((parked_side, peer)) if parked_side != side => {
+            Some((parked_side, peer, _)) if parked_side != side => {
                 board.stapled = true;
+                board.staplings += 1;
                 Ok((side, Some(peer)))
             }
             Some(same) => {
@@ -287,7 +302,7 @@ async fn staple(relay: RelayChannels, ip: IpAddr, hello: Hello, conn: DataConn, 
                 ))
             }
             None => {
-                board.parked = handoff.take().map(|h| (side, h));
+                board.parked = handoff.take().map(|h| (side, h, hello.version));
                 Ok((side, None))
             }
         }
@@ -296,7 +311,7 @@ async fn staple(relay: RelayChannels, ip: IpAddr, hello: Hello, conn: DataConn, 
     let side = match placed {
         Ok((_, Some(peer))) => {
             // The parked side pumps; this task's part is done.
-            if let Err(mut conn) = peer.send(conn) {
+            if let Err((mut conn, _)) = peer.send((conn, hello.version)) {
                 refuse_conn(&mut conn, "the other side just went away; start again").await;
                 relay.remove(&hello.channel);
             }
@@ -313,7 +328,7 @@ async fn staple(relay: RelayChannels, ip: IpAddr, hello: Hello, conn: DataConn, 
         () = gone(&mut conn) => {
             // Free the seat's place for a retry; the connection closes as it drops.
             let _ = relay.with_seat(&hello.channel, ip, &hello.uuid, |_, board| {
-                if board.parked.as_ref().is_some_and(|(s, _)| *s == side) {
+                if board.parked.as_ref().is_some_and(|(s, ..)| *s == side) {
                     board.parked = None;
                 }
                 Ok(())
@@ -323,7 +338,7 @@ async fn staple(relay: RelayChannels, ip: IpAddr, hello: Hello, conn: DataConn, 
         }
         () = async { while closed.changed().await.is_ok() {} } => None,
     };
-    let Some(peer) = peer else {
+    let Some((peer, peer_version)) = peer else {
         return;
     };
     // A stapled transfer lives as long as data moves, not until the channel's deadline.
@@ -331,21 +346,45 @@ async fn staple(relay: RelayChannels, ip: IpAddr, hello: Hello, conn: DataConn, 
     tracing::info!(channel = %hello.channel, "relay: data connections stapled");
     let channel = hello.channel.clone();
     let activity = Activity::new();
+    // Both sides resumable: a transfer that breaks may be taken up again.
+    let resumable = hello.version == 3 && peer_version == 3;
     let pumped = async {
-        let (a, b) = (greet(conn).await, greet(peer).await);
-        if let (Some(a), Some(b)) = (a, b) {
-            pump(a, b, &activity).await;
+        let a = greet(conn, hello.version, peer_version).await;
+        let b = greet(peer, peer_version, hello.version).await;
+        match (a, b) {
+            (Some(a), Some(b)) => pump(a, b, &activity).await,
+            _ => Ended::Broken,
         }
     };
-    tokio::select! {
-        () = pumped => {}
-        () = async { while closed.changed().await.is_ok() {} } => {}
+    let ended = tokio::select! {
+        ended = pumped => ended,
+        () = async { while closed.changed().await.is_ok() {} } => Ended::Finished,
         () = activity.idle_longer_than(idle) => {
             tracing::info!(%channel, secs = idle.as_secs(), "relay: transfer idle; cut");
+            Ended::Broken
         }
+    };
+    if resumable && ended == Ended::Broken && await_resumption(&relay, ip, &hello, idle) {
+        tracing::info!(%channel, "relay: transfer cut; the channel waits for a resumption");
+        return;
     }
     relay.remove(&channel);
     tracing::info!(%channel, "relay: transfer finished; channel freed");
+}
+
+/// Puts a cut transfer's channel back to "open, not stapled" for `wait`, so that its two seats
+/// may connect again; false if it is gone or has been stapled too often.
+fn await_resumption(relay: &RelayChannels, ip: IpAddr, hello: &Hello, wait: Duration) -> bool {
+    let reopened = relay.with_seat(&hello.channel, ip, &hello.uuid, |_, board| {
+        if board.staplings >= MAX_STAPLINGS {
+            return Ok(false);
+        }
+        board.stapled = false;
+        board.parked = None;
+        Ok(true)
+    });
+    matches!(reopened, Ok(true))
+        && relay.set_expiry(&hello.channel, Some(tokio::time::Instant::now() + wait))
 }
 
 async fn refuse(conn: &mut DataConn, err: &ApiError) {
@@ -382,158 +421,4 @@ async fn gone(conn: &mut DataConn) {
             }
         },
     }
-}
-
-/// When a stapled transfer last moved a byte, shared by both directions.
-pub struct Activity {
-    start: std::time::Instant,
-    /// Milliseconds since `start` of the last bytes moved.
-    last: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            start: std::time::Instant::now(),
-            last: AtomicU64::new(0),
-        }
-    }
-
-    /// Notes that bytes moved now.
-    pub fn touch(&self) {
-        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last.store(now, Ordering::Relaxed);
-    }
-
-    fn idle(&self) -> Duration {
-        let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
-        self.start.elapsed().saturating_sub(last)
-    }
-
-    /// Completes once nothing has moved for `limit`.
-    async fn idle_longer_than(&self, limit: Duration) {
-        loop {
-            let idle = self.idle();
-            if idle >= limit {
-                return;
-            }
-            tokio::time::sleep(limit - idle + Duration::from_millis(10)).await;
-        }
-    }
-}
-
-/// Tells a stapled connection to go ahead.
-async fn greet(conn: DataConn) -> Option<DataConn> {
-    match conn {
-        DataConn::Tcp(mut s, permit) => s
-            .write_all(b"ok\n")
-            .await
-            .ok()
-            .map(|()| DataConn::Tcp(s, permit)),
-        DataConn::Ws(mut w) => w
-            .send(Message::Text("ok".into()))
-            .await
-            .ok()
-            .map(|()| DataConn::Ws(w)),
-    }
-}
-
-/// Copies both ways until both directions have ended.
-async fn pump(a: DataConn, b: DataConn, activity: &Activity) {
-    match (a, b) {
-        (DataConn::Tcp(a, _a_permit), DataConn::Tcp(b, _b_permit)) => {
-            tcp_pump(a, b, activity).await
-        }
-        (a, b) => {
-            let (a_read, a_write, _a_permit) = split(a);
-            let (b_read, b_write, _b_permit) = split(b);
-            let (b_write, a_write) = tokio::join!(
-                forward(a_read, b_write, activity),
-                forward(b_read, a_write, activity)
-            );
-            // WebSocket has no half-close: a CLI that finished sending (TCP FIN) may still be
-            // waiting for the page's answer, so a WebSocket is closed only once both ways ended.
-            for writer in [a_write, b_write] {
-                if let Writer::Ws(mut w) = writer {
-                    let _ = w.send(Message::Close(None)).await;
-                }
-            }
-        }
-    }
-}
-
-/// TCP ↔ TCP: zero-copy `splice(2)` on Linux, a buffered copy elsewhere.
-#[cfg(target_os = "linux")]
-async fn tcp_pump(a: TcpStream, b: TcpStream, activity: &Activity) {
-    if let Err(e) = super::splice::pump(&a, &b, activity).await {
-        tracing::debug!(error = %e, "relay: a data connection ended with an error");
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-async fn tcp_pump(a: TcpStream, b: TcpStream, activity: &Activity) {
-    let (a_read, a_write) = a.into_split();
-    let (b_read, b_write) = b.into_split();
-    tokio::join!(
-        forward(Reader::Tcp(a_read), Writer::Tcp(b_write), activity),
-        forward(Reader::Tcp(b_read), Writer::Tcp(a_write), activity)
-    );
-}
-
-enum Reader {
-    Tcp(OwnedReadHalf),
-    Ws(SplitStream<WebSocket>),
-}
-
-enum Writer {
-    Tcp(OwnedWriteHalf),
-    Ws(SplitSink<WebSocket, Message>),
-}
-
-/// Splits a connection into its directions; a TCP connection's permit comes back to be held
-/// while the halves are in use.
-fn split(conn: DataConn) -> (Reader, Writer, Option<Arc<ConnPermit>>) {
-    match conn {
-        DataConn::Tcp(s, permit) => {
-            let (r, w) = s.into_split();
-            (Reader::Tcp(r), Writer::Tcp(w), Some(permit))
-        }
-        DataConn::Ws(s) => {
-            let (w, r) = (*s).split();
-            (Reader::Ws(r), Writer::Ws(w), None)
-        }
-    }
-}
-
-/// Copies one direction until its reader ends (or either side fails). A TCP writer is then
-/// half-closed; the writer is handed back for the caller to close once both directions ended.
-async fn forward(mut from: Reader, mut to: Writer, activity: &Activity) -> Writer {
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let chunk: axum::body::Bytes = match &mut from {
-            Reader::Tcp(r) => match r.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => axum::body::Bytes::copy_from_slice(buf.get(..n).unwrap_or_default()),
-            },
-            Reader::Ws(r) => match r.next().await {
-                Some(Ok(Message::Binary(bytes))) => bytes,
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                // Close, text (not part of the data stream), errors, end.
-                _ => break,
-            },
-        };
-        activity.touch();
-        let sent = match &mut to {
-            Writer::Tcp(w) => w.write_all(&chunk).await.is_ok(),
-            Writer::Ws(w) => w.send(Message::Binary(chunk)).await.is_ok(),
-        };
-        if !sent {
-            break;
-        }
-        activity.touch();
-    }
-    if let Writer::Tcp(w) = &mut to {
-        let _ = w.shutdown().await;
-    }
-    to
 }

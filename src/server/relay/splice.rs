@@ -7,7 +7,7 @@
 //! read event). With bytes already in the pipe, a blocked splice may only mean the pipe is full, so
 //! it is tried directly and tokio's readiness is left alone. Writes always go through `try_io`.
 
-use super::data::Activity;
+use super::pump::Activity;
 use nix::{
     errno::Errno,
     fcntl::{FcntlArg, OFlag, SpliceFFlags, fcntl, splice},
