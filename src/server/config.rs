@@ -234,18 +234,24 @@ impl Config {
     }
 }
 
-/// Reads `"a:1, b:2"` as a non-empty list of socket addresses.
-fn addr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Error> {
-    let text = String::deserialize(d)?;
-    let addrs = text
-        .split(',')
+/// Reads a comma-separated list (blank entries skipped), each entry through `parse`, whose
+/// error names what the entry should have been.
+fn comma_list<T, E: serde::de::Error>(
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, &'static str>,
+) -> Result<Vec<T>, E> {
+    text.split(',')
         .map(str::trim)
         .filter(|part| !part.is_empty())
-        .map(|part| {
-            part.parse::<SocketAddr>()
-                .map_err(|_| serde::de::Error::custom(format!("{part:?} is not an address:port")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|part| parse(part).map_err(|what| E::custom(format!("{part:?} is not {what}"))))
+        .collect()
+}
+
+/// Reads `"a:1, b:2"` as a non-empty list of socket addresses.
+fn addr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Error> {
+    let addrs = comma_list(&String::deserialize(d)?, |part| {
+        part.parse::<SocketAddr>().map_err(|_| "an address:port")
+    })?;
     if addrs.is_empty() {
         return Err(serde::de::Error::custom(
             "at least one address:port is needed",
@@ -256,40 +262,28 @@ fn addr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<SocketAddr>, D::Erro
 
 /// Reads `"10.0.0.5, ::1"` as a list of IP addresses (possibly empty), IPv4-mapped ones as IPv4.
 fn ip_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
-    let text = String::deserialize(d)?;
-    text.split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            part.parse::<IpAddr>()
-                .map(|ip| ip.to_canonical())
-                .map_err(|_| serde::de::Error::custom(format!("{part:?} is not an IP address")))
-        })
-        .collect()
+    comma_list(&String::deserialize(d)?, |part| {
+        part.parse::<IpAddr>()
+            .map(|ip| ip.to_canonical())
+            .map_err(|_| "an IP address")
+    })
 }
 
 /// Reads `"https://a.example, http://b:8080"` as a list of origins (possibly empty), lowercased
 /// and without a trailing `/`.
 fn origin_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let text = String::deserialize(d)?;
-    text.split(',')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let origin = part.trim_end_matches('/').to_ascii_lowercase();
-            let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
-                && !origin
-                    .split_once("//")
-                    .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'));
-            if ok {
-                Ok(origin)
-            } else {
-                Err(serde::de::Error::custom(format!(
-                    "{part:?} is not an origin (scheme://host[:port])"
-                )))
-            }
-        })
-        .collect()
+    comma_list(&String::deserialize(d)?, |part| {
+        let origin = part.trim_end_matches('/').to_ascii_lowercase();
+        let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
+            && !origin
+                .split_once("//")
+                .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/'));
+        if ok {
+            Ok(origin)
+        } else {
+            Err("an origin (scheme://host[:port])")
+        }
+    })
 }
 
 /// Copies `overlay` into `base`; every key must already exist there with the same kind of value.
